@@ -1,0 +1,32 @@
+"""Sample-rate conversion (soxr, high quality, stateless per call)."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import soxr
+
+
+def resample(samples: npt.NDArray[np.generic], src_rate: int, dst_rate: int) -> npt.NDArray[np.generic]:
+    """Resample mono audio; int16 in gives int16 out, float in gives float32 out."""
+    if src_rate == dst_rate or samples.size == 0:
+        return samples
+    if samples.dtype == np.int16:
+        out = soxr.resample(samples.astype(np.float32) / 32768.0, src_rate, dst_rate, quality="HQ")
+        return np.clip(np.round(out * 32768.0), -32768, 32767).astype(np.int16)
+    return np.asarray(soxr.resample(samples.astype(np.float32), src_rate, dst_rate, quality="HQ"), dtype=np.float32)
+
+
+class StreamResampler:
+    """Resampler for a continuous stream of int16 chunks (keeps filter state between chunks)."""
+
+    def __init__(self, src_rate: int, dst_rate: int) -> None:
+        self.src_rate = src_rate
+        self.dst_rate = dst_rate
+        self._rs = None if src_rate == dst_rate else soxr.ResampleStream(src_rate, dst_rate, 1, dtype="int16", quality="HQ")
+
+    def process(self, chunk: npt.NDArray[np.int16], last: bool = False) -> npt.NDArray[np.int16]:
+        """Feed one chunk; returns what is ready (may be shorter than the exact ratio)."""
+        if self._rs is None:
+            return chunk
+        return np.asarray(self._rs.resample_chunk(chunk, last=last), dtype=np.int16)

@@ -1,0 +1,154 @@
+"""`talktrack bench latency`: voice-to-voice and barge-in stop over a scenario set, against a stock baseline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from talktrack.bench.stats import fmt_ms, pct, table
+from talktrack.brain.context import CallContext
+from talktrack.brain.engine import PlaybookBrain
+from talktrack.calls.agent import Agent, bundled_agent_dir
+from talktrack.calls.engines import SpeechEngines
+from talktrack.calls.record import CallLog
+from talktrack.settings import Settings
+from talktrack.telephony.simline import LineConditions, LineEnd
+from talktrack.testing.harness import SimulatedCall, simulate_call
+from talktrack.testing.scenario import Scenario, load_scenario
+
+
+def bench_scenarios(paths: list[Path] | None) -> list[Scenario]:
+    """The given scenario files, or the bundled benchmark set."""
+    if not paths:
+        folder = Path(str(resources.files("talktrack.data").joinpath("scenarios", "bench")))
+        paths = sorted(folder.glob("*.yaml"))
+    return [load_scenario(p) for p in paths]
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    import os
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version()}
+
+
+def _baseline_runner(agent: Agent):  # type: ignore[no-untyped-def]
+    from talktrack.bench.baseline import run_baseline_call
+
+    async def run(line: LineEnd, context: CallContext) -> CallLog:
+        return await run_baseline_call(PlaybookBrain(agent.playbook, context), line)
+
+    return run
+
+
+async def run_set(
+    agent: Agent,
+    scenarios: list[Scenario],
+    engines: SpeechEngines,
+    settings: Settings,
+    *,
+    repeat: int,
+    conditions: LineConditions,
+    baseline: bool,
+) -> list[SimulatedCall]:
+    """Run every scenario ``repeat`` times, one call at a time."""
+    calls: list[SimulatedCall] = []
+    runner = _baseline_runner(agent) if baseline else None
+    for _ in range(repeat):
+        for scenario in scenarios:
+            calls.append(
+                await simulate_call(agent, scenario, engines, settings, conditions=conditions, agent_runner=runner)
+            )
+    return calls
+
+
+def summarize(calls: list[SimulatedCall]) -> dict[str, Any]:
+    """Pooled p50/p95 of the caller-side measurements."""
+    v2v = [v for c in calls for v in c.caller.v2v_ms]
+    barge = [b for c in calls for b in c.caller.bargein_ms]
+    answered = sum(1 for c in calls for t in c.caller.turns if t.v2v_ms is not None)
+    asked = sum(1 for c in calls for u in c.caller.utterances if u.kind == "say" and not u.barge_in)
+    return {
+        "v2v_p50_ms": pct(v2v, 50),
+        "v2v_p95_ms": pct(v2v, 95),
+        "bargein_stop_p50_ms": pct(barge, 50),
+        "bargein_stop_p95_ms": pct(barge, 95),
+        "turns": len(v2v),
+        "bargeins": len(barge),
+        "prospect_lines": asked,
+        "answered": answered,
+        "failures": [f"{c.caller.scenario}: {f}" for c in calls for f in c.caller.failures],
+    }
+
+
+def _per_scenario(calls: list[SimulatedCall]) -> list[list[object]]:
+    rows: list[list[object]] = []
+    names = sorted({c.caller.scenario for c in calls})
+    for name in names:
+        mine = [c for c in calls if c.caller.scenario == name]
+        v2v = [v for c in mine for v in c.caller.v2v_ms]
+        barge = [b for c in mine for b in c.caller.bargein_ms]
+        rows.append([name, len(v2v), fmt_ms(pct(v2v, 50)), fmt_ms(pct(v2v, 95)), fmt_ms(max(v2v) if v2v else None),
+                     len(barge), fmt_ms(pct(barge, 95))])
+    return rows
+
+
+async def main(args: argparse.Namespace) -> int:
+    """Entry point of `talktrack bench latency`."""
+    settings = Settings()
+    agent = Agent.load(bundled_agent_dir())
+    scenarios = bench_scenarios(args.scenarios)
+    conditions = LineConditions(latency_ms=args.latency_ms, jitter_ms=args.jitter_ms)
+    print(f"bench latency: {len(scenarios)} scenarios x {args.repeat}, line one-way {args.latency_ms:g} ms"
+          f" (+{args.jitter_ms:g} ms jitter); loading models...", flush=True)
+    engines = SpeechEngines.load(settings)
+    started = time.monotonic()
+    ours = await run_set(agent, scenarios, engines, settings, repeat=args.repeat, conditions=conditions, baseline=False)
+    result: dict[str, Any] = {"bench": "latency", "transport": "sim", **summarize(ours)}
+    headers = ["scenario", "turns", "v2v p50", "v2v p95", "v2v max", "barge-ins", "stop p95"]
+    print("\ntalktrack (ms, measured by the prospect from the audio)")
+    print(table(headers, _per_scenario(ours)))
+    if not args.no_baseline:
+        print("\nrunning the same scenarios through the stock Pipecat pipeline...", flush=True)
+        base = await run_set(agent, scenarios, engines, settings, repeat=args.repeat, conditions=conditions, baseline=True)
+        b = summarize(base)
+        print("\nstock Pipecat baseline (ms)")
+        print(table(headers, _per_scenario(base)))
+        result["baseline"] = {k: b[k] for k in ("v2v_p50_ms", "v2v_p95_ms", "bargein_stop_p95_ms", "turns")}
+        for key in ("v2v_p50_ms", "v2v_p95_ms"):
+            if result[key] and b[key]:
+                result[f"ratio_{key.removesuffix('_ms')}"] = round(result[key] / b[key], 2)
+    result["seconds"] = round(time.monotonic() - started, 1)
+    result["machine"] = machine()
+    print("\nsummary")
+    print(table(["metric", "talktrack", "baseline", "ratio"], [
+        ["v2v p50 (ms)", fmt_ms(result["v2v_p50_ms"]), fmt_ms(result.get("baseline", {}).get("v2v_p50_ms")),
+         result.get("ratio_v2v_p50", "—")],
+        ["v2v p95 (ms)", fmt_ms(result["v2v_p95_ms"]), fmt_ms(result.get("baseline", {}).get("v2v_p95_ms")),
+         result.get("ratio_v2v_p95", "—")],
+        ["barge-in stop p95 (ms)", fmt_ms(result["bargein_stop_p95_ms"]),
+         fmt_ms(result.get("baseline", {}).get("bargein_stop_p95_ms")), "—"],
+        ["turns measured", result["turns"], result.get("baseline", {}).get("turns", "—"), ""],
+    ]))
+    if result["failures"]:
+        print(f"\n{len(result['failures'])} scenario problems:")
+        for failure in result["failures"]:
+            print(f"  - {failure}")
+    line = json.dumps(result)
+    if args.json_out:
+        Path(args.json_out).write_text(line + "\n")
+    print(line)
+    return 0

@@ -1,0 +1,36 @@
+"""Frames the call pipeline adds to Pipecat's: a prospect turn, and a line for the agent to say."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipecat.frames.frames import DataFrame, SystemFrame
+
+
+@dataclass
+class ProspectTurnFrame(DataFrame):
+    """The prospect finished a turn; ``timing`` holds the engine's marks for it (monotonic seconds)."""
+
+    text: str = ""
+    timing: dict[str, float] = field(default_factory=dict)
+    decision: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ProspectOnsetFrame(SystemFrame):
+    """The prospect started speaking (system frame: it outruns queued agent audio)."""
+
+    at: float = 0.0
+    barge_in: bool = False
+
+
+@dataclass
+class AgentSayFrame(DataFrame):
+    """What the agent says next: ``lines`` are its parts (fixed lines are cached whole)."""
+
+    text: str = ""
+    lines: list[str] = field(default_factory=list)
+    kind: str = "reply"
+    turn: int = 0
+    end_call: bool = False

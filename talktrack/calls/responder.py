@@ -1,0 +1,174 @@
+"""The conversation side of a call: listen first, answer each turn, reprompt on silence, end the call."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from pipecat.frames.frames import BotStartedSpeakingFrame, BotStoppedSpeakingFrame, Frame, StartFrame
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+
+from talktrack.brain.base import Brain, Reply
+from talktrack.calls.frames import AgentSayFrame, ProspectOnsetFrame, ProspectTurnFrame
+from talktrack.calls.ledger import SpeechLedger
+from talktrack.calls.record import CallLog, TurnRecord
+
+
+class Responder(FrameProcessor):
+    """Asks the brain what to say and queues it for the speaker.
+
+    Phases: *listening* until the prospect speaks (the opener waits for their
+    "Hello?", or follows a hello line after ``listen_first_s`` of silence), then
+    *talking*; a reply with ``end_call`` is the last line.
+    """
+
+    def __init__(
+        self,
+        *,
+        brain: Brain,
+        log: CallLog,
+        ledger: SpeechLedger,
+        listen_first_s: float,
+        reprompt_after_s: float,
+        end_call: Callable[[str], Awaitable[None]],
+    ) -> None:
+        super().__init__(name="responder")
+        self._brain = brain
+        self._log = log
+        self._ledger = ledger
+        self._listen_first_s = listen_first_s
+        self._reprompt_after_s = reprompt_after_s
+        self._end_call = end_call
+        self._opened = False
+        self._prospect_spoke = False
+        self._prospect_speaking = False
+        self._bot_speaking = False
+        self._silences = 0
+        self._timer: asyncio.Task[None] | None = None
+        self._turn = 0
+        self._agent_line: dict[str, object] | None = None
+        self._last_barge_in = False
+        self.outcome: str | None = None
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, StartFrame):
+            await self.push_frame(frame, direction)
+            self._arm(self._listen_first_s, self._hello)
+            return
+        if isinstance(frame, ProspectOnsetFrame):
+            await self._on_onset(frame)
+        elif isinstance(frame, ProspectTurnFrame):
+            await self._on_turn(frame)
+            return
+        elif isinstance(frame, BotStartedSpeakingFrame):
+            self._bot_speaking = True
+            self._cancel_timer()
+        elif isinstance(frame, BotStoppedSpeakingFrame):
+            self._bot_speaking = False
+            if direction is FrameDirection.UPSTREAM and self._opened and not self._prospect_speaking:
+                self._arm(self._reprompt_after_s, self._silence)
+        await self.push_frame(frame, direction)
+
+    # -- timers -----------------------------------------------------------------------------
+
+    def _arm(self, delay: float, action: Callable[[], Awaitable[None]]) -> None:
+        self._cancel_timer()
+
+        async def fire() -> None:
+            await asyncio.sleep(delay)
+            self._timer = None
+            await action()
+
+        self._timer = self.create_task(fire(), name="responder-timer")
+
+    def _cancel_timer(self) -> None:
+        if self._timer and not self._timer.done():
+            self._timer.cancel()
+        self._timer = None
+
+    async def _hello(self) -> None:
+        if self._prospect_spoke or self._opened:
+            return
+        self._log.event("listen_first_timeout")
+        await self._say(self._brain.hello(), kind="hello")
+
+    async def _silence(self) -> None:
+        if self._prospect_speaking or self._bot_speaking:
+            return
+        self._silences += 1
+        self._log.event("silence", count=self._silences)
+        await self._say(self._brain.on_silence(self._silences), kind="reprompt")
+
+    # -- prospect ---------------------------------------------------------------------------
+
+    async def _on_onset(self, frame: ProspectOnsetFrame) -> None:
+        self._cancel_timer()
+        self._prospect_spoke = True
+        self._prospect_speaking = True
+        self._last_barge_in = frame.barge_in
+        if frame.barge_in and self._agent_line is not None:
+            heard = self._ledger.heard()
+            self._brain.on_interrupted(heard)
+            self._agent_line["heard"] = heard
+            self._agent_line["interrupted"] = True
+            if self._log.turns and self._log.turns[-1].reply == self._ledger.text:
+                self._log.turns[-1].barge_in = True
+                self._log.turns[-1].heard = heard
+            self._log.event("barge_in", heard=heard)
+
+    async def _on_turn(self, frame: ProspectTurnFrame) -> None:
+        self._prospect_speaking = False
+        text = frame.text
+        if not text:
+            self._log.event("empty_turn", barge_in=self._last_barge_in)
+            if self._last_barge_in and self._ledger.unheard():
+                # A cough or a door cut the agent off: finish the line instead of dropping it.
+                await self._say_text(self._ledger.unheard(), kind="resume")
+            elif self._opened and not self._bot_speaking:
+                self._arm(self._reprompt_after_s, self._silence)
+            return
+        self._silences = 0
+        self._turn += 1
+        self._log.say("prospect", text, frame.timing.get("speech_end"))
+        t0 = time.monotonic()
+        if not self._opened:
+            reply = self._brain.opener()
+        else:
+            reply = await self._brain.respond(text)
+        brain_ms = (time.monotonic() - t0) * 1000.0
+        timing = frame.timing
+        record = TurnRecord(
+            index=self._turn,
+            prospect=text,
+            reply=reply.text,
+            intent=reply.intent,
+            speech_end_s=self._log.rel(timing["speech_end"]),
+            stt_ms=round(timing["stt_ms"], 1),
+            smart_turn_ms=round(timing["smart_turn_ms"], 1),
+            smart_turn_p=round(timing["smart_turn_p"], 3),
+            endpoint_ms=round((timing["decided"] - timing["speech_end"]) * 1000.0, 1),
+            brain_ms=round(brain_ms, 2),
+            decision=str(frame.decision.get("reason", "")),
+        )
+        self._log.turns.append(record)
+        self._log.event("brain", ms=round(brain_ms, 2), intent=reply.intent, phase=reply.phase, decision=dict(reply.decision))
+        await self._say(reply, kind="reply" if self._opened else "opener")
+
+    # -- agent ------------------------------------------------------------------------------
+
+    async def _say(self, reply: Reply, *, kind: str) -> None:
+        self._opened = self._opened or kind in ("opener", "hello", "reply")
+        if reply.outcome:
+            self.outcome = reply.outcome
+        lines = reply.decision.get("lines")
+        parts = [str(x) for x in lines] if isinstance(lines, (list, tuple)) else [reply.text]
+        await self._say_text(reply.text, kind=kind, end_call=reply.action == "end_call", lines=parts)
+
+    async def _say_text(self, text: str, *, kind: str, end_call: bool = False, lines: list[str] | None = None) -> None:
+        self._agent_line = self._log.say("agent", text, kind=kind)
+        frame = AgentSayFrame(text=text, kind=kind, turn=self._turn, end_call=end_call, lines=lines or [text])
+        await self.push_frame(frame)
+        if not text and end_call:
+            await self._end_call(self.outcome or "completed")

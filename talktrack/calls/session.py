@@ -1,0 +1,186 @@
+"""CallSession: one call from answer to hang-up, on any line transport."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+from loguru import logger
+from pipecat.frames.frames import EndFrame, Frame
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.runner import PipelineRunner
+from pipecat.pipeline.task import PipelineParams, PipelineTask
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+
+from talktrack.brain.base import Brain
+from talktrack.brain.context import CallContext
+from talktrack.brain.engine import PlaybookBrain
+from talktrack.calls.agent import Agent
+from talktrack.calls.engines import SpeechEngines
+from talktrack.calls.frames import AgentSayFrame
+from talktrack.calls.ledger import SpeechLedger
+from talktrack.calls.record import CallLog
+from talktrack.calls.recorder import CallRecorder
+from talktrack.calls.responder import Responder
+from talktrack.calls.speaker import Speaker
+from talktrack.calls.turn_taker import TurnTaker
+from talktrack.settings import Settings
+from talktrack.speech.endpointing import EndpointSettings
+from talktrack.telephony.line_transport import LineEndLike, LineTransport
+from talktrack.telephony.simline import RATE
+
+
+class _Tap:
+    """Feeds line audio to the recorder and played samples to the ledger."""
+
+    def __init__(self, recorder: CallRecorder, ledger: SpeechLedger) -> None:
+        self._recorder = recorder
+        self._ledger = ledger
+
+    def prospect(self, pcm: np.ndarray, t: float) -> None:
+        self._recorder.prospect(pcm, t)
+
+    def agent(self, pcm: np.ndarray, t: float) -> None:
+        self._recorder.agent(pcm, t)
+        self._ledger.played(pcm.size)
+
+
+class _LastLine(FrameProcessor):
+    """After the output: sees each agent line once its audio is on the line; ends the call after the last."""
+
+    def __init__(self, session: CallSession) -> None:
+        super().__init__(name="last-line")
+        self._session = session
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, AgentSayFrame) and frame.end_call:
+            await self._session.end(self._session.responder.outcome or "completed", grace_s=0.3)
+        await self.push_frame(frame, direction)
+
+
+class CallSession:
+    """Builds the pipeline for an agent + context on a line and runs it until someone hangs up."""
+
+    def __init__(
+        self,
+        agent: Agent,
+        context: CallContext,
+        line: LineEndLike,
+        engines: SpeechEngines,
+        settings: Settings,
+        *,
+        brain_factory: Callable[[Agent, CallContext], Brain] | None = None,
+        max_duration_s: float = 600.0,
+    ) -> None:
+        self.agent = agent
+        self.context = context
+        self.line = line
+        self.engines = engines
+        self.settings = settings
+        self.max_duration_s = max_duration_s
+        self.log = CallLog(agent=agent.agent_id, context=_context_dict(context))
+        self.ledger = SpeechLedger()
+        self.recorder = CallRecorder(self.log.t0)
+        self.brain = (brain_factory or _playbook_brain)(agent, context)
+        self.cache = agent.phrase_cache(settings.data_dir, engines.tts, RATE)
+        self._task: PipelineTask | None = None
+        self._ended = False
+        self.responder = Responder(
+            brain=self.brain,
+            log=self.log,
+            ledger=self.ledger,
+            listen_first_s=settings.listen_first_s,
+            reprompt_after_s=settings.reprompt_after_s,
+            end_call=self.end,
+        )
+
+    async def prepare(self) -> None:
+        """Work done while the phone rings: fixed phrases and the personalised opener."""
+        started = time.monotonic()
+        warmed = await asyncio.to_thread(self.agent.warm, self.cache, self.engines.tts)
+        opener = self.brain.opener().text
+        if opener not in self.cache:
+            audio = await asyncio.to_thread(self.engines.tts.synthesize_at, opener, RATE)
+            self.cache.put(opener, audio)
+        self.log.event("prepared", synthesized=warmed + 1, ms=round((time.monotonic() - started) * 1000.0, 1))
+
+    async def run(self) -> CallLog:
+        """Run the call to its end and return the record (also after errors)."""
+        transport = LineTransport(self.line, sample_rate=RATE, tap=_Tap(self.recorder, self.ledger), on_hangup=self._far_hangup)
+        s = self.settings
+        turn_taker = TurnTaker(
+            stt=self.engines.stt,
+            smart_turn=self.engines.smart_turn,
+            log=self.log,
+            rate=RATE,
+            endpoint=EndpointSettings(start_s=s.vad_start_s, stop_s=s.vad_stop_s),
+            language=self.context.language,
+        )
+        speaker = Speaker(tts=self.engines.tts, cache=self.cache, ledger=self.ledger, log=self.log, rate=RATE)
+        pipeline = Pipeline([transport.input(), turn_taker, self.responder, speaker, transport.output(), _LastLine(self)])
+        self._task = PipelineTask(
+            pipeline,
+            params=PipelineParams(audio_in_sample_rate=RATE, audio_out_sample_rate=RATE),
+            idle_timeout_secs=None,
+            enable_rtvi=False,
+            check_dangling_tasks=False,
+        )
+        self.log.event("answered")
+        runner = PipelineRunner(handle_sigint=False)
+        try:
+            await asyncio.wait_for(runner.run(self._task), self.max_duration_s)
+        except TimeoutError:
+            self.log.event("max_duration")
+            self.log.outcome = "max_duration"
+        finally:
+            self.line.hangup()
+            self.log.ended_at = time.time()
+            if self.log.outcome == "in_progress":
+                self.log.outcome = self.responder.outcome or "completed"
+        return self.log
+
+    async def end(self, outcome: str, grace_s: float = 0.0) -> None:
+        """Hang up from the agent's side after ``grace_s`` (lets the last frames play)."""
+        if self._ended:
+            return
+        self._ended = True
+        self.log.outcome = outcome
+        self.log.event("agent_hangup", outcome=outcome)
+        if grace_s:
+            await asyncio.sleep(grace_s)
+        self.line.hangup()
+        if self._task:
+            await self._task.queue_frame(EndFrame())
+
+    async def _far_hangup(self) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        self.log.event("prospect_hangup")
+        if self.log.outcome == "in_progress":
+            self.log.outcome = self.responder.outcome or "prospect_hung_up"
+        if self._task:
+            await self._task.queue_frame(EndFrame())
+
+    def save(self, directory: Path) -> tuple[Path, Path]:
+        """Write the stereo recording and the JSON record under ``directory``; returns both paths."""
+        wav = self.recorder.write_wav(directory / f"{self.log.call_id}.wav")
+        self.log.recording = str(wav)
+        record = self.log.write(directory / f"{self.log.call_id}.json")
+        logger.info(f"call {self.log.call_id}: {self.log.outcome}; record {record}")
+        return wav, record
+
+
+def _playbook_brain(agent: Agent, context: CallContext) -> Brain:
+    return PlaybookBrain(agent.playbook, context)
+
+
+def _context_dict(context: CallContext) -> dict[str, object]:
+    data: dict[str, object] = {f.name: getattr(context, f.name) for f in fields(context)}
+    data["extra"] = dict(context.extra)
+    return data

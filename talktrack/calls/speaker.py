@@ -1,0 +1,81 @@
+"""Speaks agent lines: cached phrases at once, other clauses synthesized while the previous one plays."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+from pipecat.frames.frames import Frame, TTSAudioRawFrame, TTSStartedFrame, TTSStoppedFrame
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+
+from talktrack.calls.frames import AgentSayFrame
+from talktrack.calls.ledger import SpeechLedger
+from talktrack.calls.record import CallLog
+from talktrack.speech.clauses import split_clauses
+from talktrack.speech.phrase_cache import PhraseCache
+from talktrack.speech.tts_piper import PiperTTS
+
+
+class Speaker(FrameProcessor):
+    """Turns :class:`AgentSayFrame` into TTS audio frames at the line rate.
+
+    A whole line found in the phrase cache (an FAQ answer, the opener) plays at once;
+    otherwise each clause is looked up, then synthesized in a worker thread. The
+    first clause is short by construction, so the prospect hears the agent while
+    the rest of the line is still being made. An interruption cancels the frame
+    being processed, which abandons the remaining clauses.
+    """
+
+    def __init__(self, *, tts: PiperTTS, cache: PhraseCache, ledger: SpeechLedger, log: CallLog, rate: int) -> None:
+        super().__init__(name="speaker")
+        self._tts = tts
+        self._cache = cache
+        self._ledger = ledger
+        self._log = log
+        self._rate = rate
+        self.first_audio_at: dict[int, float] = {}
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, AgentSayFrame):
+            await self._speak(frame)
+        else:
+            await self.push_frame(frame, direction)
+
+    async def _audio_for(self, text: str) -> tuple[np.ndarray, bool]:
+        cached = self._cache.get(text)
+        if cached is not None:
+            return cached, True
+        audio = await asyncio.to_thread(self._tts.synthesize_at, text, self._rate)
+        return audio, False
+
+    async def _speak(self, frame: AgentSayFrame) -> None:
+        self._ledger.start(frame.text)
+        if not frame.text.strip():
+            await self.push_frame(frame)
+            return
+        started = time.monotonic()
+        await self.push_frame(TTSStartedFrame())
+        first = True
+        for part in frame.lines or [frame.text]:
+            whole = self._cache.get(part)
+            pieces: list[tuple[str, np.ndarray | None]] = (
+                [(part, whole)] if whole is not None else [(c, None) for c in split_clauses(part)]
+            )
+            for clause, audio in pieces:
+                hit = audio is not None
+                if audio is None:
+                    audio, hit = await self._audio_for(clause)
+                if first:
+                    first = False
+                    self.first_audio_at[frame.turn] = time.monotonic()
+                    self._log.event(
+                        "tts_first_audio", line=frame.kind, turn=frame.turn, cached=hit,
+                        ms=round((time.monotonic() - started) * 1000.0, 1), clause=clause,
+                    )
+                self._ledger.clause(clause, int(audio.size))
+                await self.push_frame(TTSAudioRawFrame(audio=audio.tobytes(), sample_rate=self._rate, num_channels=1))
+        await self.push_frame(TTSStoppedFrame())
+        # Pass the line on so whoever ends the call knows the last words are queued.
+        await self.push_frame(frame)

@@ -1,0 +1,181 @@
+"""Turn taking: VAD onsets trigger barge-in; every pause starts STT and Smart Turn speculatively.
+
+The transcript of a pause is reused when the turn ends there, so a finished turn
+costs one VAD stop (~160 ms) plus the slower of STT and Smart Turn, both already
+running in worker threads. Smart Turn alone calls short answers ("Hello?") and
+spelled-out data incomplete; the transcript breaks those ties (a question mark,
+or a short complete phrase) and a bounded wait covers the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pipecat.audio.vad.silero import SileroVADAnalyzer
+from pipecat.frames.frames import (
+    BotStartedSpeakingFrame,
+    BotStoppedSpeakingFrame,
+    Frame,
+    InputAudioRawFrame,
+)
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+
+from talktrack.audio.resample import resample
+from talktrack.calls.frames import ProspectOnsetFrame, ProspectTurnFrame
+from talktrack.calls.record import CallLog
+from talktrack.speech.endpointing import Endpointer, EndpointSettings, EventKind, SpeechEvent
+from talktrack.speech.smart_turn import MODEL_RATE, SmartTurn
+from talktrack.speech.stt_whisper import WhisperSTT
+
+# Words after which a phrase is rarely finished, whatever its punctuation.
+_DANGLING = re.compile(r"\b(and|or|but|so|because|the|a|an|to|of|with|um|uh|like|my|our|is|at)[.,]?$", re.I)
+
+
+@dataclass(frozen=True)
+class TurnPolicy:
+    """When a pause ends the turn."""
+
+    smart_turn_threshold: float = 0.5
+    short_answer_words: int = 4
+    max_wait_s: float = 0.7
+
+
+def transcript_says_done(text: str, policy: TurnPolicy) -> str | None:
+    """A reason the transcript alone ends the turn, or None."""
+    stripped = text.strip()
+    if not stripped or _DANGLING.search(stripped):
+        return None
+    if stripped.endswith("?"):
+        return "question"
+    if stripped[-1] in ".!" and len(stripped.split()) <= policy.short_answer_words:
+        return "short_answer"
+    return None
+
+
+class TurnTaker(FrameProcessor):
+    """Consumes the prospect's audio; emits onsets (barge-in) and finished turns."""
+
+    def __init__(
+        self,
+        *,
+        stt: WhisperSTT,
+        smart_turn: SmartTurn,
+        log: CallLog,
+        rate: int,
+        endpoint: EndpointSettings | None = None,
+        policy: TurnPolicy | None = None,
+        language: str = "en",
+    ) -> None:
+        super().__init__(name="turn-taker")
+        self._stt = stt
+        self._smart_turn = smart_turn
+        self._log = log
+        self._rate = rate
+        self._policy = policy or TurnPolicy()
+        self._language = language
+        self._vad = SileroVADAnalyzer(sample_rate=rate)
+        self._vad.set_sample_rate(rate)
+        self._endpointer = Endpointer(rate, self._vad.voice_confidence, endpoint)
+        self._bot_speaking = False
+        self._reply_pending = False
+        self._utterance = 0
+        self._spec: asyncio.Task[None] | None = None
+        self._onset_t = 0.0
+        self._barge_in = False
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, InputAudioRawFrame):
+            await self._on_audio(frame)
+            return
+        if isinstance(frame, BotStartedSpeakingFrame):
+            self._bot_speaking = True
+            self._reply_pending = False
+        elif isinstance(frame, BotStoppedSpeakingFrame):
+            self._bot_speaking = False
+        await self.push_frame(frame, direction)
+
+    async def _on_audio(self, frame: InputAudioRawFrame) -> None:
+        now = time.monotonic()
+        pcm = np.frombuffer(frame.audio, dtype=np.int16)
+        for event in self._endpointer.feed(pcm):
+            # Stamp events back to when their audio arrived, not when we noticed.
+            t = now - (self._endpointer.position - event.at) / self._rate
+            await self._on_event(event, t)
+
+    def _to_time(self, sample: int, t_at: float, at: int) -> float:
+        return t_at - (at - sample) / self._rate
+
+    async def _on_event(self, event: SpeechEvent, t: float) -> None:
+        if event.kind is EventKind.ONSET:
+            self._utterance += 1
+            self._onset_t = self._to_time(event.mark, t, event.at)
+            self._barge_in = self._bot_speaking or self._reply_pending
+            if self._barge_in:
+                await self.broadcast_interruption()
+                self._reply_pending = False
+            self._log.event("vad_onset", t, barge_in=self._barge_in)
+            await self.push_frame(ProspectOnsetFrame(at=self._onset_t, barge_in=self._barge_in))
+        elif event.kind is EventKind.PAUSE:
+            speech_end = self._to_time(event.mark, t, event.at)
+            self._log.event("vad_pause", t, speech_end=self._log.rel(speech_end))
+            await self._cancel_speculation()
+            audio = self._endpointer.utterance()
+            self._spec = self.create_task(self._speculate(self._utterance, audio, speech_end, t))
+        elif event.kind is EventKind.RESUME:
+            self._log.event("vad_resume", t)
+            await self._cancel_speculation()
+
+    async def _cancel_speculation(self) -> None:
+        if self._spec and not self._spec.done():
+            await self.cancel_task(self._spec)
+        self._spec = None
+
+    async def _speculate(self, utterance: int, audio8k: np.ndarray, speech_end: float, paused_at: float) -> None:
+        audio = resample(audio8k.astype(np.float32) / 32768.0, self._rate, MODEL_RATE)
+        started = time.monotonic()
+
+        async def timed(fn: Any, *args: Any) -> tuple[Any, float]:
+            t = time.monotonic()
+            result = await asyncio.to_thread(fn, *args)
+            return result, (time.monotonic() - t) * 1000.0
+
+        (stt, stt_ms), (prob, st_ms) = await asyncio.gather(
+            timed(self._stt.transcribe, audio, self._language), timed(self._smart_turn.predict, audio)
+        )
+        text = stt.text.strip()
+        reason = "smart_turn" if prob >= self._policy.smart_turn_threshold else transcript_says_done(text, self._policy)
+        self._log.event(
+            "speculation", text=text, stt_ms=round(stt_ms, 1), smart_turn_p=round(prob, 3),
+            smart_turn_ms=round(st_ms, 1), fallback=stt.used_fallback, reason=reason or "wait",
+        )
+        if reason is None:
+            wait = paused_at + self._policy.max_wait_s - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            reason = "max_wait"
+        if utterance != self._utterance:
+            return
+        self._endpointer.commit()
+        self._spec = None
+        decided = time.monotonic()
+        self._log.event("end_of_turn", decided, reason=reason, text=text)
+        timing = {
+            "onset": self._onset_t,
+            "speech_end": speech_end,
+            "paused": paused_at,
+            "spec_started": started,
+            "decided": decided,
+            "stt_ms": stt_ms,
+            "smart_turn_ms": st_ms,
+            "smart_turn_p": prob,
+        }
+        # A reply is on its way: an onset before it plays must cancel it.
+        self._reply_pending = bool(text)
+        decision = {"reason": reason, "barge_in": self._barge_in, "fallback": stt.used_fallback}
+        await self.push_frame(ProspectTurnFrame(text=text, timing=timing, decision=decision))

@@ -1,0 +1,80 @@
+"""The talktrack command line: demo, bench, and friends."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from talktrack.errors import TalkTrackError
+
+
+def _quiet_logs(verbose: bool) -> None:
+    from loguru import logger
+
+    logger.remove()
+    logger.add(sys.stderr, level="DEBUG" if verbose else "WARNING")
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from talktrack.demo import run_demo
+
+    return asyncio.run(run_demo(agent_dir=args.agent, scenario_file=args.scenario, data_dir=args.data_dir))
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from talktrack.bench import capacity, latency
+
+    if args.what == "latency":
+        return asyncio.run(latency.main(args))
+    return asyncio.run(capacity.main(args))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and docs)."""
+    parser = argparse.ArgumentParser(prog="talktrack", description="Self-hosted AI sales voice agent.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show debug logs")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="a full simulated sales call on local models, with a latency table")
+    demo.add_argument("--agent", type=Path, default=None, help="agent folder (default: the bundled Backbeam agent)")
+    demo.add_argument("--scenario", type=Path, default=None, help="prospect scenario YAML (default: bundled demo)")
+    demo.add_argument("--data-dir", type=Path, default=None, help="where recordings and records go")
+    demo.set_defaults(func=_cmd_demo)
+
+    bench = sub.add_parser("bench", help="benchmarks that print p50/p95 and a JSON line")
+    bench.add_argument("what", choices=["latency", "capacity"])
+    bench.add_argument("--scenarios", type=Path, nargs="*", default=None, help="scenario files (default: bundled set)")
+    bench.add_argument("--repeat", type=int, default=1, help="run each scenario this many times")
+    bench.add_argument("--no-baseline", action="store_true", help="skip the stock-Pipecat baseline peer")
+    bench.add_argument("--max-calls", type=int, default=16, help="capacity: the largest N to try")
+    bench.add_argument("--start-calls", type=int, default=4, help="capacity: the first N to try")
+    bench.add_argument("--p95-limit-ms", type=float, default=800.0, help="capacity: p95 voice-to-voice limit")
+    bench.add_argument("--latency-ms", type=float, default=0.0, help="one-way line latency to simulate")
+    bench.add_argument("--jitter-ms", type=float, default=0.0, help="line jitter to simulate")
+    bench.add_argument("--json-out", type=Path, default=None, help="also write the final JSON line here")
+    bench.set_defaults(func=_cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; bad input ends with one clear message and exit code 2, never a traceback."""
+    args = build_parser().parse_args(argv)
+    _quiet_logs(args.verbose)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        return int(args.func(args))
+    except TalkTrackError as exc:
+        print(f"talktrack: {exc.message}", file=sys.stderr)
+        if exc.fix:
+            print(f"  fix: {exc.fix}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""One typed settings object; every field can be set as TALKTRACK_<NAME>."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime settings (environment variables ``TALKTRACK_*`` or a ``.env`` file)."""
+
+    model_config = SettingsConfigDict(env_prefix="TALKTRACK_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("./talktrack-data")
+    # Speech
+    stt_window_s: float = 10.0
+    stt_threads: int = 1
+    stt_workers: int = 2
+    whisper_model_dir: Path | None = None
+    whisper_base_dir: Path | None = None
+    piper_voice: Path | None = None
+    # Turn taking
+    vad_start_s: float = 0.1
+    vad_stop_s: float = 0.16
+    turn_max_wait_s: float = 0.7
+    # Conversation
+    listen_first_s: float = 2.0
+    reprompt_after_s: float = 6.0
+    hangup_after_s: float = 14.0
+
+
+def get_settings() -> Settings:
+    """Return settings read from the environment."""
+    return Settings()

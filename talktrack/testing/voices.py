@@ -1,0 +1,36 @@
+"""The scripted prospect's voices (8 kHz int16), cached per setting: many callers share one model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+
+import numpy as np
+
+from talktrack.audio.resample import resample
+from talktrack.speech.tts_espeak import EspeakTTS
+from talktrack.speech.tts_piper import PiperTTS
+from talktrack.testing.scenario import Voice
+
+RATE = 8000
+
+
+@lru_cache(maxsize=4)
+def _piper(length_scale: float) -> PiperTTS:
+    return PiperTTS(length_scale=length_scale)
+
+
+def prospect_voice(voice: Voice) -> Callable[[str], np.ndarray]:
+    """A text → 8 kHz int16 function for the scenario's voice."""
+    if voice.engine == "espeak":
+        espeak = EspeakTTS(voice=voice.voice, rate_wpm=voice.rate_wpm)
+        return lambda text: espeak.synthesize_at(text, RATE)
+    piper = _piper(voice.length_scale)
+
+    def speak(text: str) -> np.ndarray:
+        audio = piper.synthesize(text)
+        # Playing the samples back faster raises the pitch: a different speaker, same words.
+        shifted = resample(audio, int(round(piper.sample_rate * voice.pitch)), RATE)
+        return np.asarray(shifted, dtype=np.int16)
+
+    return speak
