@@ -82,6 +82,14 @@ class Brain(Protocol):
         """The prospect barged in: keep only the part of the last agent turn that was heard."""
         ...
 
+    def checkpoint(self) -> object:
+        """Opaque conversation state, taken before each turn."""
+        ...
+
+    def rollback(self, state: object) -> None:
+        """Undo the last turn: the prospect had not finished it."""
+        ...
+
     def fixed_lines(self) -> list[str]:
         """Lines that never change between calls, for pre-synthesis."""
         ...

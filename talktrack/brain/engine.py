@@ -60,6 +60,10 @@ class _Turn:
     phase: str
 
 
+# Scalar fields that make up the conversation state (see checkpoint/rollback).
+_STATE = ("phase", "outcome", "_ack", "_last_lines", "_retried", "_awaiting_presence", "_wants_meeting")
+
+
 class PlaybookBrain:
     """A rule-based brain that follows one playbook for one call."""
 
@@ -85,6 +89,18 @@ class PlaybookBrain:
         self._retried = False
         self._awaiting_presence = False
         self._wants_meeting = False
+
+    def checkpoint(self) -> object:
+        """The conversation state, to restore if the prospect's turn turns out to continue."""
+        scalars = {name: getattr(self, name) for name in _STATE}
+        return scalars, list(self.history), list(self.follow_up_questions), dict(self._slots)
+
+    def rollback(self, state: object) -> None:
+        """Return to a state taken by :meth:`checkpoint`."""
+        scalars, history, follow_ups, slots = state  # type: ignore[misc]
+        for name, value in scalars.items():
+            setattr(self, name, value)
+        self.history, self.follow_up_questions, self._slots = list(history), list(follow_ups), dict(slots)
 
     @property
     def slots(self) -> Mapping[str, str]:

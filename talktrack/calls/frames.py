@@ -26,6 +26,13 @@ class ProspectOnsetFrame(SystemFrame):
 
 
 @dataclass
+class TurnRetractedFrame(SystemFrame):
+    """The prospect went on talking right after a turn was taken: undo that turn."""
+
+    text: str = ""
+
+
+@dataclass
 class AgentSayFrame(DataFrame):
     """What the agent says next: ``lines`` are its parts (fixed lines are cached whole)."""
 

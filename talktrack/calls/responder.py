@@ -10,7 +10,7 @@ from pipecat.frames.frames import BotStartedSpeakingFrame, BotStoppedSpeakingFra
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from talktrack.brain.base import Brain, Reply
-from talktrack.calls.frames import AgentSayFrame, ProspectOnsetFrame, ProspectTurnFrame
+from talktrack.calls.frames import AgentSayFrame, ProspectOnsetFrame, ProspectTurnFrame, TurnRetractedFrame
 from talktrack.calls.ledger import SpeechLedger
 from talktrack.calls.record import CallLog, TurnRecord
 
@@ -49,6 +49,8 @@ class Responder(FrameProcessor):
         self._turn = 0
         self._agent_line: dict[str, object] | None = None
         self._last_barge_in = False
+        self._checkpoint: object | None = None
+        self._was_opened = False
         self.outcome: str | None = None
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
@@ -62,6 +64,8 @@ class Responder(FrameProcessor):
         elif isinstance(frame, ProspectTurnFrame):
             await self._on_turn(frame)
             return
+        elif isinstance(frame, TurnRetractedFrame):
+            self._retract()
         elif isinstance(frame, BotStartedSpeakingFrame):
             self._bot_speaking = True
             self._cancel_timer()
@@ -132,6 +136,7 @@ class Responder(FrameProcessor):
         self._silences = 0
         self._turn += 1
         self._log.say("prospect", text, frame.timing.get("speech_end"))
+        self._checkpoint, self._was_opened = self._brain.checkpoint(), self._opened
         t0 = time.monotonic()
         if not self._opened:
             reply = self._brain.opener()
@@ -155,6 +160,25 @@ class Responder(FrameProcessor):
         self._log.turns.append(record)
         self._log.event("brain", ms=round(brain_ms, 2), intent=reply.intent, phase=reply.phase, decision=dict(reply.decision))
         await self._say(reply, kind="reply" if self._opened else "opener")
+
+    def _retract(self) -> None:
+        """Undo the last turn: the brain's state, its transcript lines and its timings."""
+        if self._checkpoint is None:
+            return
+        self._brain.rollback(self._checkpoint)
+        self._checkpoint = None
+        self._opened = self._was_opened
+        self.outcome = None
+        self._turn -= 1
+        if self._log.turns:
+            self._log.turns.pop()
+        for line in reversed(self._log.transcript):
+            if line["role"] == "prospect":
+                line["retracted"] = True
+                break
+        if self._agent_line is not None:
+            self._agent_line["retracted"] = True
+        self._prospect_speaking = True
 
     # -- agent ------------------------------------------------------------------------------
 

@@ -103,11 +103,13 @@ class CallSession:
         """Work done while the phone rings: fixed phrases and the personalised opener."""
         started = time.monotonic()
         warmed = await asyncio.to_thread(self.agent.warm, self.cache, self.engines.tts)
-        opener = self.brain.opener().text
-        if opener not in self.cache:
-            audio = await asyncio.to_thread(self.engines.tts.synthesize_at, opener, RATE)
-            self.cache.put(opener, audio)
-        self.log.event("prepared", synthesized=warmed + 1, ms=round((time.monotonic() - started) * 1000.0, 1))
+        # A throwaway brain: asking for the opener must not move this call's conversation on.
+        opener = _playbook_brain(self.agent, self.context).opener()
+        lines = opener.decision.get("lines") or [opener.text]
+        missing = [str(line) for line in lines if str(line) not in self.cache]  # type: ignore[union-attr]
+        for line in missing:
+            self.cache.put(line, await asyncio.to_thread(self.engines.tts.synthesize_at, line, RATE))
+        self.log.event("prepared", synthesized=warmed + len(missing), ms=round((time.monotonic() - started) * 1000.0, 1))
 
     async def run(self) -> CallLog:
         """Run the call to its end and return the record (also after errors)."""

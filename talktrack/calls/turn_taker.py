@@ -26,7 +26,7 @@ from pipecat.frames.frames import (
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from talktrack.audio.resample import resample
-from talktrack.calls.frames import ProspectOnsetFrame, ProspectTurnFrame
+from talktrack.calls.frames import ProspectOnsetFrame, ProspectTurnFrame, TurnRetractedFrame
 from talktrack.calls.record import CallLog
 from talktrack.speech.endpointing import Endpointer, EndpointSettings, EventKind, SpeechEvent
 from talktrack.speech.smart_turn import MODEL_RATE, SmartTurn
@@ -43,6 +43,8 @@ class TurnPolicy:
     smart_turn_threshold: float = 0.5
     short_answer_words: int = 4
     max_wait_s: float = 0.7
+    # Speech resuming this soon after a taken turn continues that turn (a mid-sentence pause).
+    continuation_s: float = 0.8
 
 
 def transcript_says_done(text: str, policy: TurnPolicy) -> str | None:
@@ -87,6 +89,8 @@ class TurnTaker(FrameProcessor):
         self._spec: asyncio.Task[None] | None = None
         self._onset_t = 0.0
         self._barge_in = False
+        # The last committed turn: (speech end time, its audio, where that audio started, its text).
+        self._last_turn: tuple[float, np.ndarray, int, str] | None = None
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
@@ -114,7 +118,11 @@ class TurnTaker(FrameProcessor):
     async def _on_event(self, event: SpeechEvent, t: float) -> None:
         if event.kind is EventKind.ONSET:
             self._utterance += 1
-            self._onset_t = self._to_time(event.mark, t, event.at)
+            onset = self._to_time(event.mark, t, event.at)
+            if self._last_turn and onset - self._last_turn[0] <= self._policy.continuation_s:
+                await self._continue_last_turn(t)
+                return
+            self._onset_t = onset
             self._barge_in = self._bot_speaking or self._reply_pending
             if self._barge_in:
                 await self.broadcast_interruption()
@@ -130,6 +138,17 @@ class TurnTaker(FrameProcessor):
         elif event.kind is EventKind.RESUME:
             self._log.event("vad_resume", t)
             await self._cancel_speculation()
+
+    async def _continue_last_turn(self, t: float) -> None:
+        """The prospect only paused: cancel the reply, undo the turn, and keep listening to all of it."""
+        assert self._last_turn is not None
+        _, audio, start, text = self._last_turn
+        self._last_turn = None
+        await self.broadcast_interruption()
+        self._reply_pending = False
+        self._endpointer.prepend(audio, start)
+        self._log.event("continuation", t, retracted=text)
+        await self.push_frame(TurnRetractedFrame(text=text))
 
     async def _cancel_speculation(self) -> None:
         if self._spec and not self._spec.done():
@@ -161,6 +180,7 @@ class TurnTaker(FrameProcessor):
             reason = "max_wait"
         if utterance != self._utterance:
             return
+        self._last_turn = (speech_end, self._endpointer.utterance(), self._endpointer.utterance_start, text) if text else None
         self._endpointer.commit()
         self._spec = None
         decided = time.monotonic()

@@ -122,6 +122,20 @@ class Endpointer:
         """Sample position where :meth:`utterance` begins."""
         return self._audio_start
 
+    def prepend(self, audio: npt.NDArray[np.int16], start: int) -> None:
+        """Put back an earlier utterance (which began at sample ``start``) before the current one.
+
+        Used when a committed turn turns out to continue: STT then hears it whole.
+        """
+        current = self.utterance()
+        overlap = max(0, start + audio.size - self._audio_start)
+        gap = max(0, self._audio_start - (start + audio.size))
+        head = audio[: audio.size - overlap] if overlap else audio
+        parts = [head, np.zeros(gap, dtype=np.int16), current]
+        self._audio = [np.concatenate(parts)]
+        self._audio_len = self._audio[0].size
+        self._audio_start = start
+
     def commit(self) -> None:
         """The turn was taken: forget the utterance and listen for the next onset."""
         self._state = _State.QUIET
