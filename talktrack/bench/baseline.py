@@ -25,8 +25,8 @@ from pipecat.frames.frames import (
     LLMTextFrame,
 )
 from pipecat.pipeline.pipeline import Pipeline
-from pipecat.pipeline.runner import PipelineRunner
-from pipecat.pipeline.task import PipelineParams, PipelineTask
+from pipecat.workers.runner import WorkerRunner
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.aggregators.llm_response_universal import (
     LLMContextAggregatorPair,
@@ -98,7 +98,7 @@ async def run_baseline_call(brain: Brain, line: LineEndLike, *, max_duration_s: 
     """Run one call with the stock pipeline until either side hangs up."""
     log = CallLog(agent="baseline")
     ended = asyncio.Event()
-    task_holder: dict[str, PipelineTask] = {}
+    task_holder: dict[str, PipelineWorker] = {}
 
     async def hangup_line() -> None:
         line.hangup()
@@ -130,7 +130,7 @@ async def run_baseline_call(brain: Brain, line: LineEndLike, *, max_duration_s: 
             aggregators.assistant(),
         ]
     )
-    task = PipelineTask(
+    task = PipelineWorker(
         pipeline,
         params=PipelineParams(audio_in_sample_rate=PIPELINE_RATE, audio_out_sample_rate=PIPELINE_RATE),
         idle_timeout_secs=None,
@@ -140,8 +140,10 @@ async def run_baseline_call(brain: Brain, line: LineEndLike, *, max_duration_s: 
     task_holder["task"] = task
 
     started = time.monotonic()
+    runner = WorkerRunner(handle_sigint=False)
+    await runner.add_workers(task)
     try:
-        await asyncio.wait_for(PipelineRunner(handle_sigint=False).run(task), max_duration_s)
+        await asyncio.wait_for(runner.run(), max_duration_s)
     except TimeoutError:
         log.outcome = "max_duration"
     finally:

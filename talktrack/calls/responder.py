@@ -75,6 +75,15 @@ class Responder(FrameProcessor):
                 self._arm(self._reprompt_after_s, self._silence)
         await self.push_frame(frame, direction)
 
+    async def cleanup(self) -> None:
+        await super().cleanup()
+        await self._stop_timer()
+
+    async def _stop_timer(self) -> None:
+        if self._timer and not self._timer.done():
+            await self.cancel_task(self._timer)
+        self._timer = None
+
     # -- timers -----------------------------------------------------------------------------
 
     def _arm(self, delay: float, action: Callable[[], Awaitable[None]]) -> None:

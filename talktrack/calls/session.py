@@ -12,8 +12,8 @@ import numpy as np
 from loguru import logger
 from pipecat.frames.frames import EndFrame, Frame
 from pipecat.pipeline.pipeline import Pipeline
-from pipecat.pipeline.runner import PipelineRunner
-from pipecat.pipeline.task import PipelineParams, PipelineTask
+from pipecat.workers.runner import WorkerRunner
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from talktrack.brain.base import Brain
@@ -88,7 +88,7 @@ class CallSession:
         self.recorder = CallRecorder(self.log.t0)
         self.brain = (brain_factory or _playbook_brain)(agent, context)
         self.cache = agent.phrase_cache(settings.data_dir, engines.tts, RATE)
-        self._task: PipelineTask | None = None
+        self._task: PipelineWorker | None = None
         self._ended = False
         self.responder = Responder(
             brain=self.brain,
@@ -125,7 +125,7 @@ class CallSession:
         )
         speaker = Speaker(tts=self.engines.tts, cache=self.cache, ledger=self.ledger, log=self.log, rate=RATE)
         pipeline = Pipeline([transport.input(), turn_taker, self.responder, speaker, transport.output(), _LastLine(self)])
-        self._task = PipelineTask(
+        self._task = PipelineWorker(
             pipeline,
             params=PipelineParams(audio_in_sample_rate=RATE, audio_out_sample_rate=RATE),
             idle_timeout_secs=None,
@@ -133,9 +133,10 @@ class CallSession:
             check_dangling_tasks=False,
         )
         self.log.event("answered")
-        runner = PipelineRunner(handle_sigint=False)
+        runner = WorkerRunner(handle_sigint=False)
+        await runner.add_workers(self._task)
         try:
-            await asyncio.wait_for(runner.run(self._task), self.max_duration_s)
+            await asyncio.wait_for(runner.run(), self.max_duration_s)
         except TimeoutError:
             self.log.event("max_duration")
             self.log.outcome = "max_duration"

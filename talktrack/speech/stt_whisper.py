@@ -110,8 +110,9 @@ class WhisperSTT:
     ) -> None:
         model_dir = Path(model_dir)
         if not (model_dir / "model.bin").is_file() or not (model_dir / "tokenizer.json").is_file():
+            what = "does not exist" if not model_dir.is_dir() else "lacks model.bin or tokenizer.json"
             raise ModelMissingError(
-                f"Whisper model directory {model_dir} has no model.bin and tokenizer.json",
+                f"Whisper model directory {model_dir} {what}",
                 fix="use talktrack.speech.whisper_models.tiny_en_dir() or point "
                 "TALKTRACK_WHISPER_MODEL_DIR at a CTranslate2 Whisper model directory",
             )
@@ -127,13 +128,24 @@ class WhisperSTT:
         # Encoder input must be an even number of frames (the first conv layer has stride 2).
         self.window_frames = int(round(window_s * _FRAMES_PER_S / 2)) * 2
         self.window_s = self.window_frames / _FRAMES_PER_S
-        self._model = ctranslate2.models.Whisper(
-            str(model_dir),
-            device="cpu",
-            compute_type=compute_type,
-            intra_threads=cpu_threads,
-            inter_threads=workers,
-        )
+        try:
+            self._model = ctranslate2.models.Whisper(
+                str(model_dir),
+                device="cpu",
+                compute_type=compute_type,
+                intra_threads=cpu_threads,
+                inter_threads=workers,
+            )
+        except ValueError as exc:
+            raise ConfigError(
+                f"cannot load {model_dir} with compute type {compute_type!r}: {exc}",
+                fix="use compute_type 'int8' (fastest on CPU), 'int8_float32' or 'float32'",
+            ) from exc
+        except RuntimeError as exc:
+            raise ModelMissingError(
+                f"Whisper model in {model_dir} cannot be loaded: {exc}",
+                fix="reinstall the package that ships it, or delete a joined copy so it is joined again",
+            ) from exc
         self.multilingual: bool = bool(self._model.is_multilingual)
         self._features = FeatureExtractor(feature_size=self._model.n_mels)
         hf = tokenizers.Tokenizer.from_file(str(model_dir / "tokenizer.json"))
@@ -151,9 +163,7 @@ class WhisperSTT:
         self._stock: Any = None
         self._stock_lock = threading.Lock()
 
-    def transcribe(
-        self, audio: npt.NDArray[np.floating[Any]], language: str | None = None
-    ) -> SttResult:
+    def transcribe(self, audio: npt.NDArray[np.floating[Any]], language: str | None = None) -> SttResult:
         """Transcribe 16 kHz mono float audio; None uses the default language, "auto" detects."""
         started = time.perf_counter()
         samples = self._checked_audio(audio)
@@ -173,9 +183,7 @@ class WhisperSTT:
         else:
             decoded = self._full(samples, lang)
         text = "" if decoded.silent else decoded.text
-        return self._result(
-            text, decoded.language, started, audio_s, used_fallback, decoded.no_speech_prob
-        )
+        return self._result(text, decoded.language, started, audio_s, used_fallback, decoded.no_speech_prob)
 
     def detect_language(self, audio: npt.NDArray[np.floating[Any]]) -> dict[str, float]:
         """Return language probabilities for the audio ({"en": 1.0} for English-only models)."""
@@ -286,9 +294,8 @@ class WhisperSTT:
 
     @staticmethod
     def _runaway(decoded: _Decoded, audio_s: float) -> bool:
-        return (
-            compression_ratio(decoded.text) > COMPRESSION_RATIO_THRESHOLD
-            or _too_many_tokens(len(decoded.tokens), audio_s)
+        return compression_ratio(decoded.text) > COMPRESSION_RATIO_THRESHOLD or _too_many_tokens(
+            len(decoded.tokens), audio_s
         )
 
     # -- helpers --------------------------------------------------------------------------
@@ -318,8 +325,7 @@ class WhisperSTT:
         if not self.multilingual:
             if language != "en":
                 raise ConfigError(
-                    f"language {language!r} needs a multilingual model, but {self.model_dir} "
-                    "is English-only",
+                    f"language {language!r} needs a multilingual model, but {self.model_dir} is English-only",
                     fix="use language 'en', or the multilingual base model "
                     "(talktrack.speech.whisper_models.base_multilingual_dir)",
                 )
@@ -336,17 +342,14 @@ class WhisperSTT:
         array = np.asarray(audio)
         if array.ndim != 1 or not np.issubdtype(array.dtype, np.floating):
             raise MediaError(
-                f"speech audio must be 1-D float mono at 16 kHz, got {array.dtype} "
-                f"with shape {array.shape}",
+                f"speech audio must be 1-D float mono at 16 kHz, got {array.dtype} with shape {array.shape}",
                 fix="pass mono float32 samples in [-1, 1] (int16: samples.astype(np.float32) "
                 "/ 32768) resampled to 16 kHz with talktrack.audio.resample.resample",
             )
         return array.astype(np.float32, copy=False)
 
     @staticmethod
-    def _result(
-        text: str, lang: str, started: float, audio_s: float, fallback: bool, no_speech: float
-    ) -> SttResult:
+    def _result(text: str, lang: str, started: float, audio_s: float, fallback: bool, no_speech: float) -> SttResult:
         return SttResult(
             text=text,
             language=lang,

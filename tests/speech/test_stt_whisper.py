@@ -104,13 +104,14 @@ def test_bad_audio_and_language_are_reported(stt: WhisperSTT) -> None:
 
 
 @pytest.mark.integration
-def test_guard_falls_back_to_the_30s_window(
-    stt: WhisperSTT, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_guard_falls_back_to_the_30s_window(stt: WhisperSTT, monkeypatch: pytest.MonkeyPatch) -> None:
     audio = en_prompts()[0].audio
     expected = stt._full(audio, "en").text
     loop = stt_whisper._Decoded(
-        tokens=(400, 401) * 20, text="yes no " * 20, avg_logprob=-0.2, no_speech_prob=0.01,
+        tokens=(400, 401) * 20,
+        text="yes no " * 20,
+        avg_logprob=-0.2,
+        no_speech_prob=0.01,
         language="en",
     )
     monkeypatch.setattr(stt, "_fast", lambda samples, lang: loop)

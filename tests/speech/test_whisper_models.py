@@ -83,9 +83,7 @@ def test_missing_base_package_names_it(tmp_path: Path, monkeypatch: pytest.Monke
     assert info.value.fix == BASE_PIP
 
 
-def test_base_join_orders_parts_and_copies_files(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_base_join_orders_parts_and_copies_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     expected = _fake_base_packages(tmp_path / "pkgs", monkeypatch)
     model_dir = base_multilingual_dir(tmp_path / "cache")
     assert model_dir == tmp_path / "cache" / "whisper-base"
@@ -108,9 +106,7 @@ def test_base_join_is_reused_and_repaired(tmp_path: Path, monkeypatch: pytest.Mo
     assert model_bin.read_bytes() == expected
 
 
-def test_concurrent_joins_never_expose_a_half_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_concurrent_joins_never_expose_a_half_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     expected = _fake_base_packages(tmp_path / "pkgs", monkeypatch)
     errors: list[BaseException] = []
 
@@ -138,9 +134,7 @@ def test_gap_in_parts_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert info.value.fix and "--force-reinstall" in info.value.fix
 
 
-def test_unwritable_cache_is_a_config_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_unwritable_cache_is_a_config_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_base_packages(tmp_path / "pkgs", monkeypatch)
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
