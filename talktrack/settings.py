@@ -18,7 +18,6 @@ class Settings(BaseSettings):
     stt_threads: int = 1
     stt_workers: int = 2
     whisper_model_dir: Path | None = None
-    whisper_base_dir: Path | None = None
     piper_voice: Path | None = None
     # Turn taking
     vad_start_s: float = 0.1
@@ -27,7 +26,6 @@ class Settings(BaseSettings):
     # Conversation
     listen_first_s: float = 2.0
     reprompt_after_s: float = 6.0
-    hangup_after_s: float = 14.0
 
 
 def get_settings() -> Settings:

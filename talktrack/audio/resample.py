@@ -1,4 +1,4 @@
-"""Sample-rate conversion (soxr, high quality, stateless per call)."""
+"""Sample-rate conversion (soxr, high quality)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,13 @@ def resample(samples: npt.NDArray[np.generic], src_rate: int, dst_rate: int) -> 
     if src_rate == dst_rate or samples.size == 0:
         return samples
     if samples.dtype == np.int16:
-        out = soxr.resample(samples.astype(np.float32) / 32768.0, src_rate, dst_rate, quality="HQ")
-        return np.clip(np.round(out * 32768.0), -32768, 32767).astype(np.int16)
-    return np.asarray(soxr.resample(samples.astype(np.float32), src_rate, dst_rate, quality="HQ"), dtype=np.float32)
+        scaled = soxr.resample(samples.astype(np.float32) / 32768.0, src_rate, dst_rate, quality="HQ")
+        as_int: npt.NDArray[np.int16] = np.clip(np.round(scaled * 32768.0), -32768, 32767).astype(np.int16)
+        return as_int
+    as_float: npt.NDArray[np.float32] = np.asarray(
+        soxr.resample(samples.astype(np.float32), src_rate, dst_rate, quality="HQ"), dtype=np.float32
+    )
+    return as_float
 
 
 class StreamResampler:
@@ -23,7 +27,9 @@ class StreamResampler:
     def __init__(self, src_rate: int, dst_rate: int) -> None:
         self.src_rate = src_rate
         self.dst_rate = dst_rate
-        self._rs = None if src_rate == dst_rate else soxr.ResampleStream(src_rate, dst_rate, 1, dtype="int16", quality="HQ")
+        self._rs = (
+            None if src_rate == dst_rate else soxr.ResampleStream(src_rate, dst_rate, 1, dtype="int16", quality="HQ")
+        )
 
     def process(self, chunk: npt.NDArray[np.int16], last: bool = False) -> npt.NDArray[np.int16]:
         """Feed one chunk; returns what is ready (may be shorter than the exact ratio)."""

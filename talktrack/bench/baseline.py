@@ -25,7 +25,6 @@ from pipecat.frames.frames import (
     LLMTextFrame,
 )
 from pipecat.pipeline.pipeline import Pipeline
-from pipecat.workers.runner import WorkerRunner
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.aggregators.llm_response_universal import (
@@ -35,6 +34,7 @@ from pipecat.processors.aggregators.llm_response_universal import (
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.services.piper.tts import PiperTTSService
 from pipecat.services.whisper.stt import WhisperSTTService
+from pipecat.workers.runner import WorkerRunner
 
 from talktrack.brain.base import Brain
 from talktrack.calls.record import CallLog
@@ -61,7 +61,7 @@ class BrainAsLLM(FrameProcessor):
             await self.push_frame(frame, direction)
             return
         messages = frame.context.get_messages()
-        user = next((m for m in reversed(messages) if m.get("role") == "user"), None)
+        user = next((m for m in reversed(messages) if isinstance(m, dict) and m.get("role") == "user"), None)
         text = str(user.get("content", "")) if user else ""
         if not text.strip():
             return
@@ -117,7 +117,9 @@ async def run_baseline_call(brain: Brain, line: LineEndLike, *, max_duration_s: 
         settings=PiperTTSService.Settings(voice=voice.name.removesuffix(".onnx")), download_dir=Path(voice.parent)
     )
     context = LLMContext()
-    aggregators = LLMContextAggregatorPair(context, user_params=LLMUserAggregatorParams(vad_analyzer=SileroVADAnalyzer()))
+    aggregators = LLMContextAggregatorPair(
+        context, user_params=LLMUserAggregatorParams(vad_analyzer=SileroVADAnalyzer())
+    )
     pipeline = Pipeline(
         [
             transport.input(),

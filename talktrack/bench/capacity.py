@@ -23,7 +23,11 @@ STAGGER_S = 0.4
 
 
 async def run_concurrent(
-    n: int, agent: Agent, scenarios: list[Scenario], engines: SpeechEngines, settings: Settings,
+    n: int,
+    agent: Agent,
+    scenarios: list[Scenario],
+    engines: SpeechEngines,
+    settings: Settings,
     conditions: LineConditions,
 ) -> list[SimulatedCall]:
     """Run ``n`` calls at once, cycling through the scenarios."""
@@ -41,8 +45,11 @@ async def main(args: argparse.Namespace) -> int:
     agent = Agent.load(bundled_agent_dir())
     scenarios = bench_scenarios(args.scenarios)
     conditions = LineConditions(latency_ms=args.latency_ms, jitter_ms=args.jitter_ms)
-    print(f"bench capacity: up to {args.max_calls} concurrent calls, limit p95 v2v <= {args.p95_limit_ms:g} ms;"
-          " loading models...", flush=True)
+    print(
+        f"bench capacity: up to {args.max_calls} concurrent calls, limit p95 v2v <= {args.p95_limit_ms:g} ms;"
+        " loading models...",
+        flush=True,
+    )
     engines = SpeechEngines.load(settings)
     started = time.monotonic()
     rows: list[list[object]] = []
@@ -53,13 +60,36 @@ async def main(args: argparse.Namespace) -> int:
     while n <= args.max_calls:
         calls = await run_concurrent(n, agent, scenarios, engines, settings, conditions)
         s = summarize(calls)
-        ok = s["v2v_p95_ms"] is not None and s["v2v_p95_ms"] <= args.p95_limit_ms and s["answered"] >= s["prospect_lines"] * 0.9
-        levels.append({"calls": n, **{k: s[k] for k in ("v2v_p50_ms", "v2v_p95_ms", "bargein_stop_p95_ms", "turns")},
-                       "answered": s["answered"], "prospect_lines": s["prospect_lines"], "ok": ok})
-        rows.append([n, s["turns"], fmt_ms(s["v2v_p50_ms"]), fmt_ms(s["v2v_p95_ms"]), fmt_ms(s["bargein_stop_p95_ms"]),
-                     f"{s['answered']}/{s['prospect_lines']}", "yes" if ok else "no"])
-        print(f"  {n:3d} calls: v2v p50 {fmt_ms(s['v2v_p50_ms'])} ms, p95 {fmt_ms(s['v2v_p95_ms'])} ms,"
-              f" answered {s['answered']}/{s['prospect_lines']} -> {'ok' if ok else 'over the limit'}", flush=True)
+        ok = (
+            s["v2v_p95_ms"] is not None
+            and s["v2v_p95_ms"] <= args.p95_limit_ms
+            and s["answered"] >= s["prospect_lines"] * 0.9
+        )
+        levels.append(
+            {
+                "calls": n,
+                **{k: s[k] for k in ("v2v_p50_ms", "v2v_p95_ms", "bargein_stop_p95_ms", "turns")},
+                "answered": s["answered"],
+                "prospect_lines": s["prospect_lines"],
+                "ok": ok,
+            }
+        )
+        rows.append(
+            [
+                n,
+                s["turns"],
+                fmt_ms(s["v2v_p50_ms"]),
+                fmt_ms(s["v2v_p95_ms"]),
+                fmt_ms(s["bargein_stop_p95_ms"]),
+                f"{s['answered']}/{s['prospect_lines']}",
+                "yes" if ok else "no",
+            ]
+        )
+        print(
+            f"  {n:3d} calls: v2v p50 {fmt_ms(s['v2v_p50_ms'])} ms, p95 {fmt_ms(s['v2v_p95_ms'])} ms,"
+            f" answered {s['answered']}/{s['prospect_lines']} -> {'ok' if ok else 'over the limit'}",
+            flush=True,
+        )
         if not ok:
             break
         best = n
@@ -80,6 +110,6 @@ async def main(args: argparse.Namespace) -> int:
     }
     line = json.dumps(result)
     if args.json_out:
-        Path(args.json_out).write_text(line + "\n")
+        await asyncio.to_thread(Path(args.json_out).write_text, line + "\n")
     print(line)
     return 0

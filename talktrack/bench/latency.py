@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import platform
 import time
@@ -18,6 +19,7 @@ from talktrack.calls.engines import SpeechEngines
 from talktrack.calls.record import CallLog
 from talktrack.settings import Settings
 from talktrack.telephony.simline import LineConditions, LineEnd
+from talktrack.testing.caller import check_media
 from talktrack.testing.harness import SimulatedCall, simulate_call
 from talktrack.testing.scenario import Scenario, load_scenario
 
@@ -27,7 +29,10 @@ def bench_scenarios(paths: list[Path] | None) -> list[Scenario]:
     if not paths:
         folder = Path(str(resources.files("talktrack.data").joinpath("scenarios", "bench")))
         paths = sorted(folder.glob("*.yaml"))
-    return [load_scenario(p) for p in paths]
+    scenarios = [load_scenario(p) for p in paths]
+    for scenario in scenarios:
+        check_media(scenario)
+    return scenarios
 
 
 def machine() -> dict[str, Any]:
@@ -69,8 +74,13 @@ async def run_set(
     runner = _baseline_runner(agent) if baseline else None
     for _ in range(repeat):
         for scenario in scenarios:
-            calls.append(
-                await simulate_call(agent, scenario, engines, settings, conditions=conditions, agent_runner=runner)
+            call = await simulate_call(agent, scenario, engines, settings, conditions=conditions, agent_runner=runner)
+            calls.append(call)
+            v2v = call.caller.v2v_ms
+            print(
+                f"  {scenario.name:20s} {len(v2v)} turns, v2v p50 {fmt_ms(pct(v2v, 50))} ms,"
+                f" outcome {call.log.outcome}",
+                flush=True,
             )
     return calls
 
@@ -80,7 +90,7 @@ def summarize(calls: list[SimulatedCall]) -> dict[str, Any]:
     v2v = [v for c in calls for v in c.caller.v2v_ms]
     barge = [b for c in calls for b in c.caller.bargein_ms]
     answered = sum(1 for c in calls for t in c.caller.turns if t.v2v_ms is not None)
-    asked = sum(1 for c in calls for u in c.caller.utterances if u.kind == "say" and not u.barge_in)
+    asked = sum(1 for c in calls for u in c.caller.utterances if u.kind == "say")
     return {
         "v2v_p50_ms": pct(v2v, 50),
         "v2v_p95_ms": pct(v2v, 95),
@@ -101,8 +111,17 @@ def _per_scenario(calls: list[SimulatedCall]) -> list[list[object]]:
         mine = [c for c in calls if c.caller.scenario == name]
         v2v = [v for c in mine for v in c.caller.v2v_ms]
         barge = [b for c in mine for b in c.caller.bargein_ms]
-        rows.append([name, len(v2v), fmt_ms(pct(v2v, 50)), fmt_ms(pct(v2v, 95)), fmt_ms(max(v2v) if v2v else None),
-                     len(barge), fmt_ms(pct(barge, 95))])
+        rows.append(
+            [
+                name,
+                len(v2v),
+                fmt_ms(pct(v2v, 50)),
+                fmt_ms(pct(v2v, 95)),
+                fmt_ms(max(v2v) if v2v else None),
+                len(barge),
+                fmt_ms(pct(barge, 95)),
+            ]
+        )
     return rows
 
 
@@ -112,8 +131,11 @@ async def main(args: argparse.Namespace) -> int:
     agent = Agent.load(bundled_agent_dir())
     scenarios = bench_scenarios(args.scenarios)
     conditions = LineConditions(latency_ms=args.latency_ms, jitter_ms=args.jitter_ms)
-    print(f"bench latency: {len(scenarios)} scenarios x {args.repeat}, line one-way {args.latency_ms:g} ms"
-          f" (+{args.jitter_ms:g} ms jitter); loading models...", flush=True)
+    print(
+        f"bench latency: {len(scenarios)} scenarios x {args.repeat}, line one-way {args.latency_ms:g} ms"
+        f" (+{args.jitter_ms:g} ms jitter); loading models...",
+        flush=True,
+    )
     engines = SpeechEngines.load(settings)
     started = time.monotonic()
     ours = await run_set(agent, scenarios, engines, settings, repeat=args.repeat, conditions=conditions, baseline=False)
@@ -123,7 +145,9 @@ async def main(args: argparse.Namespace) -> int:
     print(table(headers, _per_scenario(ours)))
     if not args.no_baseline:
         print("\nrunning the same scenarios through the stock Pipecat pipeline...", flush=True)
-        base = await run_set(agent, scenarios, engines, settings, repeat=args.repeat, conditions=conditions, baseline=True)
+        base = await run_set(
+            agent, scenarios, engines, settings, repeat=args.repeat, conditions=conditions, baseline=True
+        )
         b = summarize(base)
         print("\nstock Pipecat baseline (ms)")
         print(table(headers, _per_scenario(base)))
@@ -134,21 +158,38 @@ async def main(args: argparse.Namespace) -> int:
     result["seconds"] = round(time.monotonic() - started, 1)
     result["machine"] = machine()
     print("\nsummary")
-    print(table(["metric", "talktrack", "baseline", "ratio"], [
-        ["v2v p50 (ms)", fmt_ms(result["v2v_p50_ms"]), fmt_ms(result.get("baseline", {}).get("v2v_p50_ms")),
-         result.get("ratio_v2v_p50", "—")],
-        ["v2v p95 (ms)", fmt_ms(result["v2v_p95_ms"]), fmt_ms(result.get("baseline", {}).get("v2v_p95_ms")),
-         result.get("ratio_v2v_p95", "—")],
-        ["barge-in stop p95 (ms)", fmt_ms(result["bargein_stop_p95_ms"]),
-         fmt_ms(result.get("baseline", {}).get("bargein_stop_p95_ms")), "—"],
-        ["turns measured", result["turns"], result.get("baseline", {}).get("turns", "—"), ""],
-    ]))
+    print(
+        table(
+            ["metric", "talktrack", "baseline", "ratio"],
+            [
+                [
+                    "v2v p50 (ms)",
+                    fmt_ms(result["v2v_p50_ms"]),
+                    fmt_ms(result.get("baseline", {}).get("v2v_p50_ms")),
+                    result.get("ratio_v2v_p50", "—"),
+                ],
+                [
+                    "v2v p95 (ms)",
+                    fmt_ms(result["v2v_p95_ms"]),
+                    fmt_ms(result.get("baseline", {}).get("v2v_p95_ms")),
+                    result.get("ratio_v2v_p95", "—"),
+                ],
+                [
+                    "barge-in stop p95 (ms)",
+                    fmt_ms(result["bargein_stop_p95_ms"]),
+                    fmt_ms(result.get("baseline", {}).get("bargein_stop_p95_ms")),
+                    "—",
+                ],
+                ["turns measured", result["turns"], result.get("baseline", {}).get("turns", "—"), ""],
+            ],
+        )
+    )
     if result["failures"]:
         print(f"\n{len(result['failures'])} scenario problems:")
         for failure in result["failures"]:
             print(f"  - {failure}")
     line = json.dumps(result)
     if args.json_out:
-        Path(args.json_out).write_text(line + "\n")
+        await asyncio.to_thread(Path(args.json_out).write_text, line + "\n")
     print(line)
     return 0

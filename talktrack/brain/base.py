@@ -48,6 +48,12 @@ class Reply:
     decision: Mapping[str, object] = field(default_factory=_no_decision)
 
     @property
+    def lines(self) -> list[str]:
+        """The parts of ``text`` in order (fixed lines can be played from a cache)."""
+        raw = self.decision.get("lines")
+        return [str(x) for x in raw] if isinstance(raw, (list, tuple)) and raw else [self.text]
+
+    @property
     def ends_call(self) -> bool:
         """True when the caller should hang up after speaking ``text``."""
         return self.action == "end_call"

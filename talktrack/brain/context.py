@@ -80,19 +80,13 @@ def load_context(path: Path) -> CallContext:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(
-            f"{path}: file not found", fix="check the path to the call context YAML"
-        ) from None
+        raise ConfigError(f"{path}: file not found", fix="check the path to the call context YAML") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(
-            f"{path}: invalid YAML{where}", fix="check indentation and quote values with ':'"
-        ) from None
+        raise ConfigError(f"{path}: invalid YAML{where}", fix="check indentation and quote values with ':'") from None
     if not isinstance(raw, Mapping):
-        raise ConfigError(
-            f"{path}: expected a mapping of fields", fix="write 'prospect_name: ...' and so on"
-        )
+        raise ConfigError(f"{path}: expected a mapping of fields", fix="write 'prospect_name: ...' and so on")
     return CallContext.from_mapping(raw, source=str(path))
 
 

@@ -9,6 +9,8 @@ handled the agent returns to where it was by re-asking the pending question.
 
 from __future__ import annotations
 
+from typing import cast
+
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -61,15 +63,14 @@ class _Turn:
 
 
 # Scalar fields that make up the conversation state (see checkpoint/rollback).
+_Checkpoint = tuple[dict[str, object], list[HistoryTurn], list[str], dict[str, str]]
 _STATE = ("phase", "outcome", "_ack", "_last_lines", "_retried", "_awaiting_presence", "_wants_meeting")
 
 
 class PlaybookBrain:
     """A rule-based brain that follows one playbook for one call."""
 
-    def __init__(
-        self, playbook: Playbook, context: CallContext, *, matcher: IntentMatcher | None = None
-    ) -> None:
+    def __init__(self, playbook: Playbook, context: CallContext, *, matcher: IntentMatcher | None = None) -> None:
         if context.language not in playbook.languages:
             raise ConfigError(
                 f"call context: language: '{context.language}' is not one of the "
@@ -97,7 +98,7 @@ class PlaybookBrain:
 
     def rollback(self, state: object) -> None:
         """Return to a state taken by :meth:`checkpoint`."""
-        scalars, history, follow_ups, slots = state  # type: ignore[misc]
+        scalars, history, follow_ups, slots = cast(_Checkpoint, state)
         for name, value in scalars.items():
             setattr(self, name, value)
         self.history, self.follow_up_questions, self._slots = list(history), list(follow_ups), dict(slots)
@@ -281,12 +282,15 @@ class PlaybookBrain:
         if pending is None:
             return self._ask_meeting(ack=ack, notes=notes)
         phase = "pitch" if not self._slots else "qualifying"
-        return _Step((self._say(pending.ask),), phase, notes=dict(notes or {}),
-                     ack=self._next_ack() if ack else None)
+        return _Step((self._say(pending.ask),), phase, notes=dict(notes or {}), ack=self._next_ack() if ack else None)
 
     def _ask_meeting(self, *, ack: bool, notes: Mapping[str, object] | None = None) -> _Step:
-        return _Step((self._say(self.playbook.close.ask_meeting),), "closing",
-                     notes=dict(notes or {}), ack=self._next_ack() if ack else None)
+        return _Step(
+            (self._say(self.playbook.close.ask_meeting),),
+            "closing",
+            notes=dict(notes or {}),
+            ack=self._next_ack() if ack else None,
+        )
 
     def _meeting_confirmed(self, notes: Mapping[str, object] | None = None) -> _Step:
         close = self.playbook.close
@@ -384,8 +388,7 @@ class PlaybookBrain:
             **step.notes,
             **(extra or {}),
         }
-        return Reply(text, intent, step.action, step.outcome, step.phase,
-                     MappingProxyType(decision))
+        return Reply(text, intent, step.action, step.outcome, step.phase, MappingProxyType(decision))
 
 
 _Handler = Callable[[PlaybookBrain, _Turn], _Step]

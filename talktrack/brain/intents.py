@@ -30,65 +30,186 @@ _UNKNOWN_WORD_PENALTY = 0.85
 
 BUILTIN_EXAMPLES: Mapping[str, tuple[str, ...]] = {
     "greeting": (
-        "hello", "hello?", "hi", "hey", "hi there", "hello there", "hey there",
-        "good morning", "good afternoon", "yes speaking", "speaking", "this is she",
-        "this is he", "yeah hi", "can you hear me", "hello can you hear me",
+        "hello",
+        "hello?",
+        "hi",
+        "hey",
+        "hi there",
+        "hello there",
+        "hey there",
+        "good morning",
+        "good afternoon",
+        "yes speaking",
+        "speaking",
+        "this is she",
+        "this is he",
+        "yeah hi",
+        "can you hear me",
+        "hello can you hear me",
     ),
     "yes": (
-        "yes", "yeah", "yep", "yup", "yes please", "sure", "sure go ahead", "yeah sure",
-        "go ahead", "of course", "absolutely", "definitely", "certainly", "sounds good",
-        "that sounds great", "that works", "works for me", "let's do it", "okay sure",
-        "sure why not", "i have a minute", "i've got a few minutes", "now is fine",
-        "yeah that's fine", "it's a good time", "no problem", "fire away", "correct",
+        "yes",
+        "yeah",
+        "yep",
+        "yup",
+        "yes please",
+        "sure",
+        "sure go ahead",
+        "yeah sure",
+        "go ahead",
+        "of course",
+        "absolutely",
+        "definitely",
+        "certainly",
+        "sounds good",
+        "that sounds great",
+        "that works",
+        "works for me",
+        "let's do it",
+        "okay sure",
+        "sure why not",
+        "i have a minute",
+        "i've got a few minutes",
+        "now is fine",
+        "yeah that's fine",
+        "it's a good time",
+        "no problem",
+        "fire away",
+        "correct",
     ),
     "no": (
-        "no", "nope", "nah", "not really", "no not really", "i don't think so",
-        "not at all", "no way", "no it's not", "we don't", "we're all set", "we're good",
-        "i'm good thanks", "no we're good",
+        "no",
+        "nope",
+        "nah",
+        "not really",
+        "no not really",
+        "i don't think so",
+        "not at all",
+        "no way",
+        "no it's not",
+        "we don't",
+        "we're all set",
+        "we're good",
+        "i'm good thanks",
+        "no we're good",
     ),
     "maybe": (
-        "maybe", "possibly", "perhaps", "not sure", "i'm not sure", "it depends",
-        "depends", "i don't know", "kind of", "sort of", "i guess", "might be", "we'll see",
-        "let me think about it", "i need to check with my boss", "i'd have to check with my team",
+        "maybe",
+        "possibly",
+        "perhaps",
+        "not sure",
+        "i'm not sure",
+        "it depends",
+        "depends",
+        "i don't know",
+        "kind of",
+        "sort of",
+        "i guess",
+        "might be",
+        "we'll see",
+        "let me think about it",
+        "i need to check with my boss",
+        "i'd have to check with my team",
     ),
     "who_is_this": (
-        "who is this", "who's calling", "who are you", "who is this again",
-        "sorry who is this", "what's your name", "where are you calling from",
-        "what company are you with", "who did you say you were", "who am i speaking with",
+        "who is this",
+        "who's calling",
+        "who are you",
+        "who is this again",
+        "sorry who is this",
+        "what's your name",
+        "where are you calling from",
+        "what company are you with",
+        "who did you say you were",
+        "who am i speaking with",
     ),
     "what_is_this_about": (
-        "what is this about", "what's this regarding", "what is this in regards to",
-        "what's this call about", "why are you calling", "what are you selling",
-        "what do you want", "what does your company do", "what's up",
-        "what do you guys do", "tell me more",
+        "what is this about",
+        "what's this regarding",
+        "what is this in regards to",
+        "what's this call about",
+        "why are you calling",
+        "what are you selling",
+        "what do you want",
+        "what does your company do",
+        "what's up",
+        "what do you guys do",
+        "tell me more",
     ),
     "repeat": (
-        "sorry what", "pardon me", "come again",
-        "say that again", "can you repeat that", "could you repeat that",
-        "repeat that please", "what was that", "i didn't catch that", "i didn't hear you",
-        "you broke up", "you cut out", "excuse me", "what did you say",
+        "sorry what",
+        "pardon me",
+        "come again",
+        "say that again",
+        "can you repeat that",
+        "could you repeat that",
+        "repeat that please",
+        "what was that",
+        "i didn't catch that",
+        "i didn't hear you",
+        "you broke up",
+        "you cut out",
+        "excuse me",
+        "what did you say",
     ),
     "goodbye": (
-        "bye", "goodbye", "bye bye", "i have to go", "i've got to go", "i gotta go",
-        "i have to run", "i've got to run",
-        "talk to you later", "have a good one", "have a good day", "thanks bye",
-        "okay bye", "take care", "i'm hanging up",
+        "bye",
+        "goodbye",
+        "bye bye",
+        "i have to go",
+        "i've got to go",
+        "i gotta go",
+        "i have to run",
+        "i've got to run",
+        "talk to you later",
+        "have a good one",
+        "have a good day",
+        "thanks bye",
+        "okay bye",
+        "take care",
+        "i'm hanging up",
     ),
     "are_you_ai": (
-        "are you a robot", "is this a robot", "are you a bot", "is this a bot",
-        "are you ai", "is this ai", "are you an ai", "are you a real person",
-        "am i talking to a real person", "are you human", "is this a recording",
-        "is this automated", "is this a machine",
+        "are you a robot",
+        "is this a robot",
+        "are you a bot",
+        "is this a bot",
+        "are you ai",
+        "is this ai",
+        "are you an ai",
+        "are you a real person",
+        "am i talking to a real person",
+        "are you human",
+        "is this a recording",
+        "is this automated",
+        "is this a machine",
     ),
     "book_meeting": (
-        "can we set up a demo", "let's set up a demo", "i'd like a demo",
-        "i'd like to see a demo", "can i see a demo", "book a demo", "schedule a demo",
-        "let's book a meeting", "set up a call", "send me an invite",
-        "send me a calendar invite", "when can we meet", "show me how it works",
+        "can we set up a demo",
+        "let's set up a demo",
+        "i'd like a demo",
+        "i'd like to see a demo",
+        "can i see a demo",
+        "book a demo",
+        "schedule a demo",
+        "let's book a meeting",
+        "set up a call",
+        "send me an invite",
+        "send me a calendar invite",
+        "when can we meet",
+        "show me how it works",
     ),
     "hold": (
-        "hold on", "hold on a second", "one second", "one sec", "just a sec",
-        "just a second", "give me a second", "hang on", "bear with me", "one moment",
+        "hold on",
+        "hold on a second",
+        "one second",
+        "one sec",
+        "just a sec",
+        "just a second",
+        "give me a second",
+        "hang on",
+        "bear with me",
+        "one moment",
         "wait a second",
     ),
 }
@@ -99,16 +220,35 @@ BUILTIN_EXAMPLES: Mapping[str, tuple[str, ...]] = {
 ALONE_EXAMPLES: Mapping[str, tuple[str, ...]] = {
     "repeat": ("what", "sorry", "pardon", "huh", "excuse me", "sorry what"),
     "backchannel": (
-        "uh huh", "mm-hmm", "mhm", "right", "okay", "i see", "got it", "gotcha", "alright",
-        "cool", "oh okay", "interesting", "great", "okay great", "fair enough", "right right",
+        "uh huh",
+        "mm-hmm",
+        "mhm",
+        "right",
+        "okay",
+        "i see",
+        "got it",
+        "gotcha",
+        "alright",
+        "cool",
+        "oh okay",
+        "interesting",
+        "great",
+        "okay great",
+        "fair enough",
+        "right right",
     ),
 }
 BUILTIN_INTENTS = frozenset(BUILTIN_EXAMPLES) | frozenset(ALONE_EXAMPLES)
 
 # Intents that outrank others on a near tie: specific beats generic.
 _PRIORITY: Mapping[str, int] = {
-    "who_is_this": 1, "what_is_this_about": 1, "repeat": 1, "goodbye": 1,
-    "are_you_ai": 1, "book_meeting": 1, "hold": 1,
+    "who_is_this": 1,
+    "what_is_this_about": 1,
+    "repeat": 1,
+    "goodbye": 1,
+    "are_you_ai": 1,
+    "book_meeting": 1,
+    "hold": 1,
 }
 _PLAYBOOK_PRIORITY = 2
 
@@ -120,18 +260,14 @@ _STOPWORDS = frozenset(
     "all such even still yet".split()
 )
 _NEGATORS = frozenset({"not", "never", "nothing", "nobody"})
-_FILLERS = frozenset(
-    {"uh", "um", "umm", "uhm", "uhh", "er", "erm", "ah", "ahh", "hmm", "hm", "mm", "mmm", "eh",
-     "oh"}
-)
+_FILLERS = frozenset({"uh", "um", "umm", "uhm", "uhh", "er", "erm", "ah", "ahh", "hmm", "hm", "mm", "mmm", "eh", "oh"})
 _QUESTION_WORDS = frozenset(
     "what how does do is are can could would will which who where when why should did "
     "may any anything wonder wondering".split()
 )
 _LEAD_INS = frozenset({"so", "and", "but", "okay", "yeah", "well", "sorry", "alright", "also"})
 _YES_LEAD = frozenset(
-    {"yes", "yeah", "yep", "yup", "sure", "absolutely", "definitely", "certainly", "totally",
-     "correct", "exactly"}
+    {"yes", "yeah", "yep", "yup", "sure", "absolutely", "definitely", "certainly", "totally", "correct", "exactly"}
 )
 _NO_LEAD = frozenset({"no", "nope", "nah"})
 _LEAD_POLARITY: Mapping[str, str] = {w: "yes" for w in _YES_LEAD} | {w: "no" for w in _NO_LEAD}
@@ -165,20 +301,41 @@ _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
 _SPLIT_ALNUM = re.compile(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])")
 _PUNCT = re.compile(r"[^a-z0-9' ]+")
 _WHOLE_WORDS: Mapping[str, str] = {
-    "can't": "can not", "won't": "will not", "shan't": "shall not", "ain't": "is not",
-    "let's": "let us", "y'all": "you all", "gonna": "going to", "wanna": "want to",
-    "gotta": "got to", "kinda": "kind of", "sorta": "sort of", "ok": "okay", "k": "okay",
-    "okey": "okay", "okie": "okay", "yea": "yeah", "yah": "yeah", "ya": "yeah",
-    "mmhmm": "mhm", "mhmm": "mhm", "uhhuh": "mhm", "ii": "2", "iii": "3", "iv": "4",
+    "can't": "can not",
+    "won't": "will not",
+    "shan't": "shall not",
+    "ain't": "is not",
+    "let's": "let us",
+    "y'all": "you all",
+    "gonna": "going to",
+    "wanna": "want to",
+    "gotta": "got to",
+    "kinda": "kind of",
+    "sorta": "sort of",
+    "ok": "okay",
+    "k": "okay",
+    "okey": "okay",
+    "okie": "okay",
+    "yea": "yeah",
+    "yah": "yeah",
+    "ya": "yeah",
+    "mmhmm": "mhm",
+    "mhmm": "mhm",
+    "uhhuh": "mhm",
+    "ii": "2",
+    "iii": "3",
+    "iv": "4",
 }
-_SUFFIXES = (("n't", "not"), ("'re", "are"), ("'ve", "have"), ("'ll", "will"),
-             ("'d", "would"), ("'m", "am"))
-_IS_BASES = frozenset(
-    {"it", "that", "what", "who", "there", "here", "he", "she", "where", "how", "when", "why"}
-)
+_SUFFIXES = (("n't", "not"), ("'re", "are"), ("'ve", "have"), ("'ll", "will"), ("'d", "would"), ("'m", "am"))
+_IS_BASES = frozenset({"it", "that", "what", "who", "there", "here", "he", "she", "where", "how", "when", "why"})
 _PAIRS: Mapping[tuple[str, str], str] = {
-    ("mm", "hmm"): "mhm", ("uh", "huh"): "mhm", ("m", "hmm"): "mhm", ("mm", "hm"): "mhm",
-    ("all", "right"): "alright", ("e", "mail"): "email", ("a", "i"): "ai",
+    ("mm", "hmm"): "mhm",
+    ("uh", "huh"): "mhm",
+    ("m", "hmm"): "mhm",
+    ("mm", "hm"): "mhm",
+    ("all", "right"): "alright",
+    ("e", "mail"): "email",
+    ("a", "i"): "ai",
 }
 _NUMBERS: Mapping[str, str] = {
     word: str(i)
@@ -188,11 +345,18 @@ _NUMBERS: Mapping[str, str] = {
     )
 } | {w: str(10 * i) for i, w in enumerate("thirty forty fifty sixty seventy eighty ninety".split(), 3)}
 _IRREGULAR: Mapping[str, str] = {
-    "using": "use", "used": "use", "uses": "use", "making": "make", "having": "have",
-    "taking": "take", "doing": "do", "going": "go", "saying": "say", "getting": "get",
+    "using": "use",
+    "used": "use",
+    "uses": "use",
+    "making": "make",
+    "having": "have",
+    "taking": "take",
+    "doing": "do",
+    "going": "go",
+    "saying": "say",
+    "getting": "get",
 }
-_STEM_RULES = (("ies", "y"), ("ing", ""), ("ed", ""), ("ion", ""), ("es", ""), ("s", ""),
-               ("ly", ""))
+_STEM_RULES = (("ies", "y"), ("ing", ""), ("ed", ""), ("ion", ""), ("es", ""), ("s", ""), ("ly", ""))
 
 
 @dataclass(frozen=True)
@@ -236,13 +400,13 @@ def stem(word: str) -> str:
 class IntentMatcher:
     """Matches utterances against built-in intents and a playbook's objections and FAQ."""
 
-    def __init__(
-        self, playbook: Playbook, *, names: Iterable[str] = (), threshold: float = THRESHOLD
-    ) -> None:
+    def __init__(self, playbook: Playbook, *, names: Iterable[str] = (), threshold: float = THRESHOLD) -> None:
         self.threshold = threshold
         phrases = _phrases(playbook, names)
         topical = [f.answer for f in playbook.faq] + [
-            playbook.pitch, playbook.company.one_liner, playbook.company.name,
+            playbook.pitch,
+            playbook.company.one_liner,
+            playbook.company.name,
         ]
         self._vocab = {w for _, text in phrases for w in _words(text)}
         self._vocab |= {w for text in topical for w in _words(text)}
@@ -260,8 +424,14 @@ class IntentMatcher:
         self._weights = {t: _idf(t, count, len(by_intent)) for t, count in df.items()}
         self._unknown_weight = 1.0 + math.log(len(by_intent) + 1)
         self._examples = [
-            _Example(intent, text, tuple(tokens), frozenset(tokens), (intent, text) in alone,
-                     sum(self._weight(t) for t in set(tokens)))
+            _Example(
+                intent,
+                text,
+                tuple(tokens),
+                frozenset(tokens),
+                (intent, text) in alone,
+                sum(self._weight(t) for t in set(tokens)),
+            )
             for intent, text, tokens in tokenized
         ]
         self._alone_vocab: dict[str, set[str]] = {}
@@ -276,8 +446,7 @@ class IntentMatcher:
         # "do you back up Jira" also covers "do you back up Zendesk".
         self._swappable = {
             f"faq:{i}": {
-                t for t in self._tokens(faq.answer)
-                if t not in _STOPWORDS and not t.isdigit() and t not in generic
+                t for t in self._tokens(faq.answer) if t not in _STOPWORDS and not t.isdigit() and t not in generic
             }
             for i, faq in enumerate(playbook.faq)
         }
@@ -312,11 +481,12 @@ class IntentMatcher:
         if not tokens:
             return []
         question = is_question(text)
-        unknown = question and any(
-            t not in self._known and t not in _STOPWORDS and not t.isdigit() for t in tokens
-        )
+        unknown = question and any(t not in self._known and t not in _STOPWORDS and not t.isdigit() for t in tokens)
         utterance = _Utterance(
-            tuple(tokens), frozenset(tokens), " ".join(tokens), unknown,
+            tuple(tokens),
+            frozenset(tokens),
+            " ".join(tokens),
+            unknown,
             sum(self._weight(t) for t in set(tokens)),
         )
         best: dict[str, tuple[float, str]] = {}
@@ -325,7 +495,8 @@ class IntentMatcher:
             if score > best.get(ex.intent, (0.0, ""))[0]:
                 best[ex.intent] = (score, ex.text)
         ordered = sorted(
-            best.items(), key=lambda item: item[1][0] + 0.05 * self._priority(item[0]),
+            best.items(),
+            key=lambda item: item[1][0] + 0.05 * self._priority(item[0]),
             reverse=True,
         )
         return [IntentMatch(i, round(s, 3), e, question) for i, (s, e) in ordered[:limit]]
@@ -432,8 +603,11 @@ def _phrases(playbook: Playbook, names: Iterable[str]) -> list[tuple[str, str]]:
     for name in names:
         first = name.strip().lower()
         if first:
-            phrases += [("greeting", f"this is {first}"), ("greeting", f"{first} speaking"),
-                        ("greeting", f"hi this is {first}")]
+            phrases += [
+                ("greeting", f"this is {first}"),
+                ("greeting", f"{first} speaking"),
+                ("greeting", f"hi this is {first}"),
+            ]
     phrases.append(("what_is_this_about", f"what is {playbook.company.name}"))
     for objection in playbook.objections:
         phrases += [(objection.intent, text) for text in objection.examples]
@@ -471,9 +645,7 @@ def _expand(token: str) -> list[str]:
     return [stripped] if stripped else []
 
 
-def _negated(
-    utterance: Sequence[str], example: Sequence[str], common: AbstractSet[str]
-) -> bool:
+def _negated(utterance: Sequence[str], example: Sequence[str], common: AbstractSet[str]) -> bool:
     # A negator on one side only, shortly before a shared word: "not sure" is not "sure",
     # and "right now it's manual" is not "not right now".
     for tokens, other in ((utterance, example), (example, utterance)):

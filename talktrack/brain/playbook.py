@@ -28,9 +28,22 @@ PLACEHOLDERS = AGENT_PLACEHOLDERS + CALL_PLACEHOLDERS
 # Names the intent matcher gives meaning to; an objection may not reuse them.
 RESERVED_INTENTS = frozenset(
     {
-        "greeting", "yes", "no", "maybe", "backchannel", "who_is_this",
-        "what_is_this_about", "repeat", "goodbye", "are_you_ai", "book_meeting",
-        "hold", "unknown_question", "off_topic", "statement", "unclear",
+        "greeting",
+        "yes",
+        "no",
+        "maybe",
+        "backchannel",
+        "who_is_this",
+        "what_is_this_about",
+        "repeat",
+        "goodbye",
+        "are_you_ai",
+        "book_meeting",
+        "hold",
+        "unknown_question",
+        "off_topic",
+        "statement",
+        "unclear",
     }
 )
 
@@ -305,9 +318,7 @@ def _check_placeholders(path: str, line: str) -> None:
         if name is None:
             continue
         if name not in PLACEHOLDERS or spec or conversion:
-            raise PlaybookProblem(
-                path, f"unknown placeholder {{{name}}}", f"use one of {allowed}"
-            )
+            raise PlaybookProblem(path, f"unknown placeholder {{{name}}}", f"use one of {allowed}")
 
 
 def _yaml_error(exc: yaml.YAMLError, path: Path) -> ConfigError:
@@ -328,9 +339,7 @@ def _reject_duplicate_keys(node: Any) -> None:
         for key_node, value_node in node.value:
             key = str(key_node.value)
             if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key '{key}'", key_node.start_mark
-                )
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key '{key}'", key_node.start_mark)
             seen.add(key)
             _reject_duplicate_keys(value_node)
     elif isinstance(node, yaml.SequenceNode):
@@ -386,9 +395,7 @@ _DESCRIBE: dict[str, _Describe] = {
     "bool_parsing": _wrong_type("true or false", "write true or false"),
     "list_type": _wrong_type("a list", "write each item on its own line starting with '- '"),
     "model_type": _wrong_type("a mapping", "write 'key: value' lines indented under it"),
-    "model_attributes_type": _wrong_type(
-        "a mapping", "write 'key: value' lines indented under it"
-    ),
+    "model_attributes_type": _wrong_type("a mapping", "write 'key: value' lines indented under it"),
     "string_too_short": _too_short,
     "too_short": _too_short,
     "string_pattern_mismatch": _pattern,
@@ -418,8 +425,7 @@ def _path(loc: tuple[int | str, ...]) -> str:
 def _kind(value: object) -> str:
     if value is None:
         return "nothing"
-    names = {str: "text", bool: "true/false", int: "a number", float: "a number",
-             list: "a list", dict: "a mapping"}
+    names = {str: "text", bool: "true/false", int: "a number", float: "a number", list: "a list", dict: "a mapping"}
     return names.get(type(value), type(value).__name__)
 
 

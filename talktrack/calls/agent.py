@@ -32,9 +32,15 @@ class Agent:
         path = Path(path)
         playbook_file = path / "playbook.yaml" if path.is_dir() else path
         if path.is_dir() and not playbook_file.is_file():
-            raise ConfigError(f"{path}: no playbook.yaml in this folder", fix="point at an agent folder or a playbook file")
+            raise ConfigError(
+                f"{path}: no playbook.yaml in this folder", fix="point at an agent folder or a playbook file"
+            )
         playbook = load_playbook(playbook_file)
-        return cls(agent_id=playbook_file.parent.name if path.is_dir() else playbook_file.stem, path=playbook_file.parent, playbook=playbook)
+        return cls(
+            agent_id=playbook_file.parent.name if path.is_dir() else playbook_file.stem,
+            path=playbook_file.parent,
+            playbook=playbook,
+        )
 
     def default_context(self) -> CallContext | None:
         """The sample context shipped next to the playbook, if any."""

@@ -167,7 +167,9 @@ class Responder(FrameProcessor):
             decision=str(frame.decision.get("reason", "")),
         )
         self._log.turns.append(record)
-        self._log.event("brain", ms=round(brain_ms, 2), intent=reply.intent, phase=reply.phase, decision=dict(reply.decision))
+        self._log.event(
+            "brain", ms=round(brain_ms, 2), intent=reply.intent, phase=reply.phase, decision=dict(reply.decision)
+        )
         await self._say(reply, kind="reply" if self._opened else "opener")
 
     def _retract(self) -> None:
@@ -195,9 +197,7 @@ class Responder(FrameProcessor):
         self._opened = self._opened or kind in ("opener", "hello", "reply")
         if reply.outcome:
             self.outcome = reply.outcome
-        lines = reply.decision.get("lines")
-        parts = [str(x) for x in lines] if isinstance(lines, (list, tuple)) else [reply.text]
-        await self._say_text(reply.text, kind=kind, end_call=reply.action == "end_call", lines=parts)
+        await self._say_text(reply.text, kind=kind, end_call=reply.action == "end_call", lines=reply.lines)
 
     async def _say_text(self, text: str, *, kind: str, end_call: bool = False, lines: list[str] | None = None) -> None:
         self._agent_line = self._log.say("agent", text, kind=kind)

@@ -12,9 +12,9 @@ import numpy as np
 from loguru import logger
 from pipecat.frames.frames import EndFrame, Frame
 from pipecat.pipeline.pipeline import Pipeline
-from pipecat.workers.runner import WorkerRunner
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.workers.runner import WorkerRunner
 
 from talktrack.brain.base import Brain
 from talktrack.brain.context import CallContext
@@ -27,7 +27,7 @@ from talktrack.calls.record import CallLog
 from talktrack.calls.recorder import CallRecorder
 from talktrack.calls.responder import Responder
 from talktrack.calls.speaker import Speaker
-from talktrack.calls.turn_taker import TurnTaker
+from talktrack.calls.turn_taker import TurnPolicy, TurnTaker
 from talktrack.settings import Settings
 from talktrack.speech.endpointing import EndpointSettings
 from talktrack.telephony.line_transport import LineEndLike, LineTransport
@@ -105,15 +105,18 @@ class CallSession:
         warmed = await asyncio.to_thread(self.agent.warm, self.cache, self.engines.tts)
         # A throwaway brain: asking for the opener must not move this call's conversation on.
         opener = _playbook_brain(self.agent, self.context).opener()
-        lines = opener.decision.get("lines") or [opener.text]
-        missing = [str(line) for line in lines if str(line) not in self.cache]  # type: ignore[union-attr]
+        missing = [line for line in opener.lines if line not in self.cache]
         for line in missing:
             self.cache.put(line, await asyncio.to_thread(self.engines.tts.synthesize_at, line, RATE))
-        self.log.event("prepared", synthesized=warmed + len(missing), ms=round((time.monotonic() - started) * 1000.0, 1))
+        self.log.event(
+            "prepared", synthesized=warmed + len(missing), ms=round((time.monotonic() - started) * 1000.0, 1)
+        )
 
     async def run(self) -> CallLog:
         """Run the call to its end and return the record (also after errors)."""
-        transport = LineTransport(self.line, sample_rate=RATE, tap=_Tap(self.recorder, self.ledger), on_hangup=self._far_hangup)
+        transport = LineTransport(
+            self.line, sample_rate=RATE, tap=_Tap(self.recorder, self.ledger), on_hangup=self._far_hangup
+        )
         s = self.settings
         turn_taker = TurnTaker(
             stt=self.engines.stt,
@@ -121,10 +124,13 @@ class CallSession:
             log=self.log,
             rate=RATE,
             endpoint=EndpointSettings(start_s=s.vad_start_s, stop_s=s.vad_stop_s),
+            policy=TurnPolicy(max_wait_s=s.turn_max_wait_s),
             language=self.context.language,
         )
         speaker = Speaker(tts=self.engines.tts, cache=self.cache, ledger=self.ledger, log=self.log, rate=RATE)
-        pipeline = Pipeline([transport.input(), turn_taker, self.responder, speaker, transport.output(), _LastLine(self)])
+        pipeline = Pipeline(
+            [transport.input(), turn_taker, self.responder, speaker, transport.output(), _LastLine(self)]
+        )
         self._task = PipelineWorker(
             pipeline,
             params=PipelineParams(audio_in_sample_rate=RATE, audio_out_sample_rate=RATE),

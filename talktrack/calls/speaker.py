@@ -71,8 +71,12 @@ class Speaker(FrameProcessor):
                     first = False
                     self.first_audio_at[frame.turn] = time.monotonic()
                     self._log.event(
-                        "tts_first_audio", line=frame.kind, turn=frame.turn, cached=hit,
-                        ms=round((time.monotonic() - started) * 1000.0, 1), clause=clause,
+                        "tts_first_audio",
+                        line=frame.kind,
+                        turn=frame.turn,
+                        cached=hit,
+                        ms=round((time.monotonic() - started) * 1000.0, 1),
+                        clause=clause,
                     )
                 self._ledger.clause(clause, int(audio.size))
                 await self.push_frame(TTSAudioRawFrame(audio=audio.tobytes(), sample_rate=self._rate, num_channels=1))

@@ -170,8 +170,13 @@ class TurnTaker(FrameProcessor):
         text = stt.text.strip()
         reason = "smart_turn" if prob >= self._policy.smart_turn_threshold else transcript_says_done(text, self._policy)
         self._log.event(
-            "speculation", text=text, stt_ms=round(stt_ms, 1), smart_turn_p=round(prob, 3),
-            smart_turn_ms=round(st_ms, 1), fallback=stt.used_fallback, reason=reason or "wait",
+            "speculation",
+            text=text,
+            stt_ms=round(stt_ms, 1),
+            smart_turn_p=round(prob, 3),
+            smart_turn_ms=round(st_ms, 1),
+            fallback=stt.used_fallback,
+            reason=reason or "wait",
         )
         if reason is None:
             wait = paused_at + self._policy.max_wait_s - time.monotonic()
@@ -180,7 +185,9 @@ class TurnTaker(FrameProcessor):
             reason = "max_wait"
         if utterance != self._utterance:
             return
-        self._last_turn = (speech_end, self._endpointer.utterance(), self._endpointer.utterance_start, text) if text else None
+        self._last_turn = (
+            (speech_end, self._endpointer.utterance(), self._endpointer.utterance_start, text) if text else None
+        )
         self._endpointer.commit()
         self._spec = None
         decided = time.monotonic()

@@ -15,26 +15,84 @@ _DASHES = ("—", "–", "―", "--", "-")
 # Titles and Latin shorthands precede more words of the same sentence.
 _NEVER_FINAL = frozenset(
     {
-        "mr.", "mrs.", "ms.", "dr.", "prof.", "sr.", "jr.", "st.", "mt.", "nos.",
-        "vs.", "v.", "e.g.", "i.e.", "cf.", "approx.", "ca.", "fig.", "ref.", "ext.", "tel.",
+        "mr.",
+        "mrs.",
+        "ms.",
+        "dr.",
+        "prof.",
+        "sr.",
+        "jr.",
+        "st.",
+        "mt.",
+        "nos.",
+        "vs.",
+        "v.",
+        "e.g.",
+        "i.e.",
+        "cf.",
+        "approx.",
+        "ca.",
+        "fig.",
+        "ref.",
+        "ext.",
+        "tel.",
     }
 )
 # These can end a sentence; they do when the next word starts with a capital letter.
 _MAYBE_FINAL = frozenset(
     {
-        "etc.", "inc.", "ltd.", "co.", "corp.", "llc.", "plc.", "dept.", "est.", "min.", "max.",
-        "hr.", "hrs.", "mins.", "sec.", "secs.", "yr.", "yrs.", "mo.", "mos.", "wk.", "wks.",
-        "jan.", "feb.", "mar.", "apr.", "jun.", "jul.", "aug.", "sep.", "sept.", "oct.",
-        "nov.", "dec.", "mon.", "tue.", "tues.", "wed.", "thu.", "thur.", "thurs.", "fri.",
-        "sat.", "sun.", "a.m.", "p.m.",
+        "etc.",
+        "inc.",
+        "ltd.",
+        "co.",
+        "corp.",
+        "llc.",
+        "plc.",
+        "dept.",
+        "est.",
+        "min.",
+        "max.",
+        "hr.",
+        "hrs.",
+        "mins.",
+        "sec.",
+        "secs.",
+        "yr.",
+        "yrs.",
+        "mo.",
+        "mos.",
+        "wk.",
+        "wks.",
+        "jan.",
+        "feb.",
+        "mar.",
+        "apr.",
+        "jun.",
+        "jul.",
+        "aug.",
+        "sep.",
+        "sept.",
+        "oct.",
+        "nov.",
+        "dec.",
+        "mon.",
+        "tue.",
+        "tues.",
+        "wed.",
+        "thu.",
+        "thur.",
+        "thurs.",
+        "fri.",
+        "sat.",
+        "sun.",
+        "a.m.",
+        "p.m.",
     }
 )
 _INITIALISM = re.compile(r"^(?:[a-z]\.){2,}$", re.IGNORECASE)  # U.S., U.K., a.m.
 _SINGLE_INITIAL = re.compile(r"^[A-Z]\.$")  # the "F." in "John F. Kennedy"
 # Splitting before these keeps each half grammatical when a long sentence has no punctuation.
-_CONJUNCTIONS = frozenset(
-    {"and", "but", "so", "because", "which", "while", "although", "though", "or", "whereas"}
-)
+_CONJUNCTIONS = frozenset({"and", "but", "so", "because", "which", "while", "although", "though", "or", "whereas"})
 
 _QUOTE_FOLD = str.maketrans("’‘“”", "''\"\"")
 
@@ -106,16 +164,11 @@ def _pick_cut(strengths: list[int], start: int, end: int, max_words: int) -> int
 def split_clauses(text: str, *, first_max_words: int = 6, max_words: int = 24) -> list[str]:
     """Split a reply into clauses, the first kept short so it can be voiced and played at once."""
     if first_max_words < 1 or max_words < 1:
-        raise ValueError(
-            f"first_max_words={first_max_words} and max_words={max_words} must both be >= 1"
-        )
+        raise ValueError(f"first_max_words={first_max_words} and max_words={max_words} must both be >= 1")
     tokens = text.split()
     if not tokens:
         return []
-    strengths = [
-        _break_after(tok, tokens[i + 1] if i + 1 < len(tokens) else None)
-        for i, tok in enumerate(tokens)
-    ]
+    strengths = [_break_after(tok, tokens[i + 1] if i + 1 < len(tokens) else None) for i, tok in enumerate(tokens)]
 
     clauses: list[list[str]] = []
     clause_strengths: list[list[int]] = []

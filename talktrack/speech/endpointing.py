@@ -172,8 +172,10 @@ class Endpointer:
         elif voiced and level < self._speech_db - self.settings.energy_drop_db:
             voiced = False
         elif voiced:
-            # Follow the talker's level slowly, so one loud syllable does not move the gate.
-            self._speech_db += 0.1 * (level - self._speech_db)
+            # Track the talker's loud syllables (fast attack, slow release): quiet tails and
+            # breaths must not drag the gate down with them.
+            rate = 0.3 if level > self._speech_db else 0.02
+            self._speech_db += rate * (level - self._speech_db)
         if voiced:
             self._voiced_end = self.position
             self._voiced_run += 1
@@ -192,4 +194,3 @@ class Endpointer:
             self._state = _State.SPEAKING
             return SpeechEvent(EventKind.RESUME, at=self.position, mark=self._voiced_end)
         return None
-

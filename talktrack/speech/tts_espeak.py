@@ -34,17 +34,11 @@ class EspeakTTS:
                 fix="apt-get install espeak-ng",
             )
         if not voice or any(c.isspace() for c in voice):
-            raise ConfigError(
-                f"espeak-ng voice {voice!r} is invalid", fix="use e.g. 'en-us+f3' or 'es'"
-            )
+            raise ConfigError(f"espeak-ng voice {voice!r} is invalid", fix="use e.g. 'en-us+f3' or 'es'")
         if not 80 <= rate_wpm <= 450:
-            raise ConfigError(
-                f"espeak-ng rate_wpm={rate_wpm} is out of range", fix="use 80-450 (default 165)"
-            )
+            raise ConfigError(f"espeak-ng rate_wpm={rate_wpm} is out of range", fix="use 80-450 (default 165)")
         if pitch is not None and not 0 <= pitch <= 99:
-            raise ConfigError(
-                f"espeak-ng pitch={pitch} is out of range", fix="use 0-99 (default 50)"
-            )
+            raise ConfigError(f"espeak-ng pitch={pitch} is out of range", fix="use 0-99 (default 50)")
         self._binary = found
         self._voice = voice
         self._rate_wpm = rate_wpm
@@ -96,17 +90,13 @@ class EspeakTTS:
 def _parse_stream_wav(data: bytes) -> tuple[npt.NDArray[np.int16], int]:
     """Decode espeak-ng's streamed WAV, whose size fields are placeholders (0x7fffffff)."""
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        raise MediaError(
-            "espeak-ng did not write WAV audio", fix="check that `espeak-ng --version` works"
-        )
+        raise MediaError("espeak-ng did not write WAV audio", fix="check that `espeak-ng --version` works")
     pos, rate, channels, bits = 12, 0, 0, 0
     while pos + 8 <= len(data):
         chunk_id, size = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
         body = pos + 8
         if chunk_id == b"fmt ":
-            _fmt, channels, rate, _rate_bytes, _align, bits = struct.unpack(
-                "<HHIIHH", data[body : body + 16]
-            )
+            _fmt, channels, rate, _rate_bytes, _align, bits = struct.unpack("<HHIIHH", data[body : body + 16])
         elif chunk_id == b"data":
             if bits != 16 or channels < 1 or rate <= 0:
                 raise MediaError(

@@ -97,9 +97,7 @@ class PiperTTS:
             ) from exc
 
         self._voice = PiperVoice(session=_open_session(path, threads), config=config)
-        self._syn_config = SynthesisConfig(
-            length_scale=length_scale, normalize_audio=False, volume=_OUTPUT_GAIN
-        )
+        self._syn_config = SynthesisConfig(length_scale=length_scale, normalize_audio=False, volume=_OUTPUT_GAIN)
         name = path.name.removesuffix(".onnx")
         pace = "" if length_scale is None else f"@x{length_scale:g}"
         self._voice_id = f"piper:{name}{pace}"

@@ -9,6 +9,7 @@ taken from the agent's own logs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 import wave
@@ -96,12 +97,22 @@ def load_wav_8k(path: Path) -> np.ndarray:
     try:
         with wave.open(str(path), "rb") as w:
             if w.getsampwidth() != 2:
-                raise MediaError(f"{path}: {8 * w.getsampwidth()}-bit audio is not supported", fix="convert to 16-bit PCM WAV (sox in.wav -b 16 out.wav)")
+                raise MediaError(
+                    f"{path}: {8 * w.getsampwidth()}-bit audio is not supported",
+                    fix="convert to 16-bit PCM WAV (sox in.wav -b 16 out.wav)",
+                )
             data = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
             channels, rate = w.getnchannels(), w.getframerate()
     except (OSError, EOFError, wave.Error) as exc:
         raise MediaError(f"{path}: not a readable WAV file ({exc})", fix="give a 16-bit PCM WAV file") from exc
     return np.asarray(resample(data[::channels].copy(), rate, RATE), dtype=np.int16)
+
+
+def check_media(scenario: Scenario) -> None:
+    """Read every WAV the scenario plays, so a bad file is reported before any model loads."""
+    for step in scenario.steps:
+        if isinstance(step, Say) and step.say_wav is not None:
+            load_wav_8k(step.say_wav)
 
 
 class ScriptedCaller:
@@ -129,6 +140,8 @@ class ScriptedCaller:
         self._t0 = 0.0
         self._closed = False
         self._busy = False
+        self._hung_up = asyncio.Event()
+        self._sent_all = asyncio.Event()
 
     def prepare(self) -> None:
         """Synthesize every line of the scenario up front, so the call runs in real time."""
@@ -176,6 +189,8 @@ class ScriptedCaller:
         while True:
             if pending.size == 0:
                 self._busy = False
+                if not self._queue:
+                    self._sent_all.set()
             if pending.size == 0 and self._queue:
                 self._busy = True
                 pending, current = self._queue.pop(0)
@@ -221,14 +236,19 @@ class ScriptedCaller:
             if not self.report.hung_up_by:
                 self.report.hung_up_by = "agent"
             self._closed = True
+            self._hung_up.set()
 
     def _agent_speaking(self, now: float) -> bool:
         return now - self._last_audible < AGENT_GAP_S
 
     async def _drain_queue(self) -> None:
-        """Wait until everything queued has been sent."""
-        while (self._queue or self._busy) and not self._closed:
-            await asyncio.sleep(FRAME_S)
+        """Wait until everything queued has been sent (or the agent hung up)."""
+        if not (self._queue or self._busy) or self._closed:
+            return
+        waiters = [asyncio.ensure_future(self._sent_all.wait()), asyncio.ensure_future(self._hung_up.wait())]
+        _, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in pending:
+            waiter.cancel()
 
     # -- script ------------------------------------------------------------------------------
 
@@ -267,6 +287,7 @@ class ScriptedCaller:
         self.report.utterances.append(utt)
         self._queue.append((self._clips[utt.step], utt))
         self._busy = True
+        self._sent_all.clear()
         self._on_event("prospect", utt.text)
         await self._drain_queue()
 
@@ -285,9 +306,8 @@ class ScriptedCaller:
             await asyncio.sleep(FRAME_S / 2)
 
     async def _sleep_or_close(self, seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while not self._closed and time.monotonic() < end:
-            await asyncio.sleep(min(FRAME_S, end - time.monotonic()))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._hung_up.wait(), seconds)
 
     # -- analysis ----------------------------------------------------------------------------
 

@@ -60,6 +60,7 @@ async def simulate_call(
     context = scenario_context(agent, scenario)
     caller = ScriptedCaller(scenario, line.caller, prospect_voice(scenario.voice), on_event=on_event)
     session: CallSession | None = None
+    agent_side: Awaitable[CallLog]
     if agent_runner is None:
         session = CallSession(agent, context, line.agent, engines, settings)
         # "Ringing": the opener and fixed phrases are synthesized before anyone answers.
@@ -78,7 +79,8 @@ async def simulate_call(
         stt = engines.stt
 
         def text_of(pcm8k: np.ndarray) -> str:
-            return stt.transcribe(resample(pcm8k.astype(np.float32) / 32768.0, RATE, 16000)).text
+            audio = np.asarray(resample(pcm8k.astype(np.float32) / 32768.0, RATE, 16000), dtype=np.float32)
+            return stt.transcribe(audio).text
 
         await asyncio.to_thread(caller.transcribe_agent, text_of)
     if save_to is not None and session is not None:

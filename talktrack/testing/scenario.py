@@ -58,7 +58,12 @@ class Hangup(_Step):
 
 Step = Say | WaitAgent | Silence | Noise | Hangup
 _STEP_KEYS: dict[str, type[_Step]] = {
-    "say": Say, "say_wav": Say, "wait_agent": WaitAgent, "silence": Silence, "noise": Noise, "hangup": Hangup,
+    "say": Say,
+    "say_wav": Say,
+    "wait_agent": WaitAgent,
+    "silence": Silence,
+    "noise": Noise,
+    "hangup": Hangup,
 }
 
 
@@ -94,7 +99,9 @@ def _parse_step(raw: Any, index: int, file: Path) -> Step:
     if isinstance(raw, str) and raw in ("wait_agent", "hangup"):
         raw = {raw: True}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{file}: steps[{index}] must be a mapping like {{say: 'Hello?'}}", fix="see docs/scenarios.md")
+        raise ConfigError(
+            f"{file}: steps[{index}] must be a mapping like {{say: 'Hello?'}}", fix="see docs/scenarios.md"
+        )
     kind = next((k for k in raw if k in _STEP_KEYS), None)
     if kind is None:
         raise ConfigError(

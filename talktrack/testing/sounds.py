@@ -7,7 +7,9 @@ import numpy as np
 RATE = 8000
 
 
-def _burst(duration_s: float, attack_s: float, decay_s: float, seed: int, low_hz: float, high_hz: float, level: float) -> np.ndarray:
+def _burst(
+    duration_s: float, attack_s: float, decay_s: float, seed: int, low_hz: float, high_hz: float, level: float
+) -> np.ndarray:
     rng = np.random.default_rng(seed)
     n = int(duration_s * RATE)
     noise = rng.standard_normal(n)
@@ -18,7 +20,7 @@ def _burst(duration_s: float, attack_s: float, decay_s: float, seed: int, low_hz
     t = np.arange(n) / RATE
     envelope = np.minimum(t / attack_s, 1.0) * np.exp(-np.maximum(t - attack_s, 0) / decay_s)
     out = shaped / (np.max(np.abs(shaped)) + 1e-9) * envelope * level * 32767
-    return out.astype(np.int16)
+    return np.asarray(out, dtype=np.int16)
 
 
 def cough() -> np.ndarray:

@@ -21,16 +21,18 @@ def _piper(length_scale: float) -> PiperTTS:
 
 
 def prospect_voice(voice: Voice) -> Callable[[str], np.ndarray]:
-    """A text → 8 kHz int16 function for the scenario's voice."""
-    if voice.engine == "espeak":
-        espeak = EspeakTTS(voice=voice.voice, rate_wpm=voice.rate_wpm)
-        return lambda text: espeak.synthesize_at(text, RATE)
-    piper = _piper(voice.length_scale)
+    """A text → 8 kHz int16 function for the scenario's voice (clips are shared across calls)."""
+    return lambda text: _clip(voice.engine, voice.voice, voice.rate_wpm, voice.length_scale, voice.pitch, text)
 
-    def speak(text: str) -> np.ndarray:
-        audio = piper.synthesize(text)
-        # Playing the samples back faster raises the pitch: a different speaker, same words.
-        shifted = resample(audio, int(round(piper.sample_rate * voice.pitch)), RATE)
-        return np.asarray(shifted, dtype=np.int16)
 
-    return speak
+@lru_cache(maxsize=1024)
+def _clip(engine: str, name: str, rate_wpm: int, length_scale: float, pitch: float, text: str) -> np.ndarray:
+    if engine == "espeak":
+        return EspeakTTS(voice=name, rate_wpm=rate_wpm).synthesize_at(text, RATE)
+    piper = _piper(length_scale)
+    audio = piper.synthesize(text)
+    # Playing the samples back faster raises the pitch: a different speaker, same words.
+    shifted = resample(audio, int(round(piper.sample_rate * pitch)), RATE)
+    clip = np.asarray(shifted, dtype=np.int16)
+    clip.setflags(write=False)
+    return clip

@@ -189,9 +189,7 @@ async def test_off_topic_is_declined(brain: PlaybookBrain) -> None:
     await into_qualifying(brain)
     reply = await brain.respond("Who won the Super Bowl?")
     assert reply.intent == "off_topic"
-    assert reply.text == (
-        "Ha, I'd better stay in my lane on that one! So, how do you back up Salesforce today?"
-    )
+    assert reply.text == ("Ha, I'd better stay in my lane on that one! So, how do you back up Salesforce today?")
 
 
 async def test_silence_reprompts_twice_then_hangs_up(brain: PlaybookBrain) -> None:
@@ -247,8 +245,7 @@ async def test_who_is_this_in_the_opening(brain: PlaybookBrain) -> None:
     brain.opener()
     reply = await brain.respond("Sorry, who is this?")
     assert reply.text == (
-        "It's Sarah, from Backbeam. We back up SaaS data like Salesforce. "
-        "Did I catch you at an okay time?"
+        "It's Sarah, from Backbeam. We back up SaaS data like Salesforce. Did I catch you at an okay time?"
     )
     assert reply.phase == "opening"
 
@@ -328,9 +325,18 @@ async def test_replies_are_short_and_made_of_playbook_lines(
 ) -> None:
     replies = [brain.opener()]
     replies += await talk(
-        brain, "Sure.", "Does your SOC 2 cover Type II?", "We use OwnBackup.",
-        "Do you support SAP?", "How much is it?", "About fifty.", "Who won the Super Bowl?",
-        "Next quarter.", "Are you a robot?", "Just me.", "Yeah, sounds good.",
+        brain,
+        "Sure.",
+        "Does your SOC 2 cover Type II?",
+        "We use OwnBackup.",
+        "Do you support SAP?",
+        "How much is it?",
+        "About fifty.",
+        "Who won the Super Bowl?",
+        "Next quarter.",
+        "Are you a robot?",
+        "Just me.",
+        "Yeah, sounds good.",
     )
     rendered = {playbook.render(line, context) for _, line in playbook.template_lines()}
     fixed = set(brain.fixed_lines())

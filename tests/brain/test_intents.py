@@ -171,9 +171,7 @@ def test_transcripts(matcher: IntentMatcher, text: str, expected: str) -> None:
         ("Do you offer a free trial?", "Is there a free trial?"),
     ],
 )
-def test_faq_paraphrases(
-    matcher: IntentMatcher, playbook: Playbook, text: str, question: str
-) -> None:
+def test_faq_paraphrases(matcher: IntentMatcher, playbook: Playbook, text: str, question: str) -> None:
     match = matcher.match(text)
     assert match.intent == faq_intent(playbook, question)
     assert match.score >= matcher.threshold

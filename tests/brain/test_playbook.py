@@ -52,7 +52,10 @@ def test_bundled_playbook_loads(playbook: Playbook) -> None:
     assert playbook.persona.name == "Sarah"
     assert playbook.company.name == "Backbeam"
     assert [q.slot for q in playbook.qualification] == [
-        "current_tool", "team_size", "timeline", "decision_maker",
+        "current_tool",
+        "team_size",
+        "timeline",
+        "decision_maker",
     ]
     intents = {o.intent for o in playbook.objections}
     assert {"not_interested", "send_email", "how_much", "call_later", "busy"} <= intents
@@ -183,9 +186,7 @@ def test_empty_list(tmp_path: Path, sample: dict[str, Any]) -> None:
     assert "reprompts: needs at least one item" in message
 
 
-def test_objection_may_not_reuse_a_builtin_intent(
-    tmp_path: Path, sample: dict[str, Any]
-) -> None:
+def test_objection_may_not_reuse_a_builtin_intent(tmp_path: Path, sample: dict[str, Any]) -> None:
     sample["objections"][0]["intent"] = "goodbye"
     message = load_error(write(tmp_path, sample))
     assert "objections[0].intent: 'goodbye' is a built-in intent" in message
@@ -205,8 +206,7 @@ def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
 def test_end_call_objection_defaults_outcome_to_intent() -> None:
     from talktrack.brain.playbook import Objection
 
-    objection = Objection(intent="wrong_person", examples=["wrong number"], response="Sorry!",
-                          end_call=True)
+    objection = Objection(intent="wrong_person", examples=["wrong number"], response="Sorry!", end_call=True)
     assert objection.final_outcome == "wrong_person"
     assert Objection(intent="x", examples=["x"], response="y").final_outcome is None
 
@@ -234,9 +234,7 @@ def test_context_defaults_and_first_name() -> None:
 
 
 def test_context_extra_accepts_numbers() -> None:
-    context = CallContext.from_mapping(
-        {"prospect_name": "Dana", "company": "Acme", "extra": {"employees": 200}}
-    )
+    context = CallContext.from_mapping({"prospect_name": "Dana", "company": "Acme", "extra": {"employees": 200}})
     assert context.extra["employees"] == "200"
 
 
@@ -248,10 +246,8 @@ def test_context_extra_accepts_numbers() -> None:
         ({"prospect_name": "Dana", "company": "Acme", "name": "x"}, "unknown field 'name'"),
         ({"prospect_name": "Dana", "company": 7}, "company: field required"),
         ({"prospect_name": "Dana", "company": "Acme", "phone": 5551234}, "phone: expected text"),
-        ({"prospect_name": "Dana", "company": "Acme", "timezone": "Mars/Olympus"},
-         "unknown time zone 'Mars/Olympus'"),
-        ({"prospect_name": "Dana", "company": "Acme", "extra": ["a"]},
-         "extra: expected a mapping"),
+        ({"prospect_name": "Dana", "company": "Acme", "timezone": "Mars/Olympus"}, "unknown time zone 'Mars/Olympus'"),
+        ({"prospect_name": "Dana", "company": "Acme", "extra": ["a"]}, "extra: expected a mapping"),
     ],
 )
 def test_context_errors(data: dict[str, object], expected: str) -> None:

@@ -52,12 +52,8 @@ def test_key_folds_case_and_whitespace_but_not_voice_or_rate() -> None:
     cache = PhraseCache(None, voice_id="piper:x", rate=RATE)
     cache.put("Great question.", _tone("a"))
     assert cache.get("  great   QUESTION. ") is not None
-    assert cache.key("Great question.") != PhraseCache(None, voice_id="piper:y", rate=RATE).key(
-        "Great question."
-    )
-    assert cache.key("Great question.") != PhraseCache(None, voice_id="piper:x", rate=16000).key(
-        "Great question."
-    )
+    assert cache.key("Great question.") != PhraseCache(None, voice_id="piper:y", rate=RATE).key("Great question.")
+    assert cache.key("Great question.") != PhraseCache(None, voice_id="piper:x", rate=16000).key("Great question.")
 
 
 def test_cached_audio_cannot_be_mutated_by_callers() -> None:

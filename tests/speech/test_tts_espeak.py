@@ -26,9 +26,15 @@ def _stream_wav(samples: npt.NDArray[np.int16], rate: int, channels: int = 1) ->
     """A WAV the way espeak-ng streams it: size fields set to 0x7fffffff placeholders."""
     fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * 2 * channels, 2 * channels, 16)
     return (
-        b"RIFF" + struct.pack("<I", 0x7FFFFFFF) + b"WAVE"
-        + b"fmt " + struct.pack("<I", 16) + fmt
-        + b"data" + struct.pack("<I", 0x7FFFFFFF) + samples.astype("<i2").tobytes()
+        b"RIFF"
+        + struct.pack("<I", 0x7FFFFFFF)
+        + b"WAVE"
+        + b"fmt "
+        + struct.pack("<I", 16)
+        + fmt
+        + b"data"
+        + struct.pack("<I", 0x7FFFFFFF)
+        + samples.astype("<i2").tobytes()
     )
 
 

@@ -45,7 +45,13 @@ async def stand_in_agent(line, reply_delay_s: float, reply_s: float, stop_after_
             if interrupted_at is not None and t - interrupted_at >= stop_after_onset_s:
                 pos, interrupted_at = None, None
                 line.clear()
-            if pos is None and last_loud and not loud and t + FRAME_S - last_loud >= reply_delay_s and speaking_until < now:
+            if (
+                pos is None
+                and last_loud
+                and not loud
+                and t + FRAME_S - last_loud >= reply_delay_s
+                and speaking_until < now
+            ):
                 pos = 0
                 last_loud = None
             while pos is not None and pos < len(reply) and next_send <= now + 0.04:
@@ -60,7 +66,9 @@ async def stand_in_agent(line, reply_delay_s: float, reply_s: float, stop_after_
 
 async def test_voice_to_voice_is_measured_from_the_audio():
     line = SimLine()
-    scenario = Scenario(name="t", steps=[Say(say="hello"), WaitAgent(quiet_ms=300), Say(say="second"), WaitAgent(quiet_ms=300)])
+    scenario = Scenario(
+        name="t", steps=[Say(say="hello"), WaitAgent(quiet_ms=300), Say(say="second"), WaitAgent(quiet_ms=300)]
+    )
     caller = ScriptedCaller(scenario, line.caller, voice)
     agent = asyncio.create_task(stand_in_agent(line.agent, reply_delay_s=0.25, reply_s=0.5))
     report = await caller.run()

@@ -1,0 +1,69 @@
+"""Bad input at the command line: one clear message naming the file and the fix, exit code 2, no traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from talktrack.calls.agent import bundled_agent_dir
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "talktrack.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def assert_clean_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "fix:" in result.stderr
+    for needle in needles:
+        assert needle in result.stderr
+
+
+def test_malformed_scenario(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nsteps:\n  - shout: hello\n")
+    assert_clean_error(run("demo", "--scenario", str(bad), "--data-dir", str(tmp_path)), str(bad), "steps[0]")
+
+
+def test_malformed_playbook(tmp_path):
+    agent = tmp_path / "agent"
+    agent.mkdir()
+    text = (bundled_agent_dir() / "playbook.yaml").read_text().replace("goal: book a 30-minute demo\n", "")
+    (agent / "playbook.yaml").write_text(text)
+    assert_clean_error(run("demo", "--agent", str(agent), "--data-dir", str(tmp_path)), "playbook.yaml", "goal")
+
+
+def test_unreadable_wav(tmp_path):
+    wav = tmp_path / "hello.wav"
+    wav.write_text("this is not audio")
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("name: x\nsteps:\n  - say_wav: hello.wav\n")
+    assert_clean_error(run("demo", "--scenario", str(scenario), "--data-dir", str(tmp_path)), str(wav), "WAV")
+
+
+@pytest.mark.integration
+def test_missing_model(tmp_path):
+    missing = tmp_path / "no-such-model"
+    result = run("demo", "--data-dir", str(tmp_path), env={"TALKTRACK_WHISPER_MODEL_DIR": str(missing)})
+    assert_clean_error(result, str(missing))
+
+
+def test_missing_agent_folder(tmp_path):
+    assert_clean_error(run("demo", "--agent", str(tmp_path / "nowhere")), "nowhere")
+
+
+def test_help_lists_the_commands():
+    result = run("--help")
+    assert result.returncode == 0
+    for command in ("demo", "bench"):
+        assert command in result.stdout
