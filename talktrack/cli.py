@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--p95-limit-ms", type=float, default=800.0, help="capacity: p95 voice-to-voice limit")
     bench.add_argument("--latency-ms", type=float, default=0.0, help="one-way line latency to simulate")
     bench.add_argument("--jitter-ms", type=float, default=0.0, help="line jitter to simulate")
+    bench.add_argument("--loss", type=float, default=0.0, help="share of frames the line loses (0-1)")
     bench.add_argument("--json-out", type=Path, default=None, help="also write the final JSON line here")
     bench.set_defaults(func=_cmd_bench)
     return parser

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 import time
-from importlib import resources
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 
 from talktrack.bench.stats import fmt_ms, pct, table

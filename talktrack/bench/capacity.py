@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from talktrack.bench.latency import bench_scenarios, machine, summarize
+from talktrack.bench.latency import machine, setup, summarize
 from talktrack.bench.stats import fmt_ms, table
-from talktrack.calls.agent import Agent, bundled_agent_dir
+from talktrack.calls.agent import Agent
 from talktrack.calls.engines import SpeechEngines
 from talktrack.settings import Settings
 from talktrack.telephony.simline import LineConditions
@@ -41,16 +41,10 @@ async def run_concurrent(
 
 async def main(args: argparse.Namespace) -> int:
     """Entry point of `talktrack bench capacity`."""
-    settings = Settings()
-    agent = Agent.load(bundled_agent_dir())
-    scenarios = bench_scenarios(args.scenarios)
-    conditions = LineConditions(latency_ms=args.latency_ms, jitter_ms=args.jitter_ms)
-    print(
-        f"bench capacity: up to {args.max_calls} concurrent calls, limit p95 v2v <= {args.p95_limit_ms:g} ms;"
-        " loading models...",
-        flush=True,
+    b = setup(
+        args, f"bench capacity: up to {args.max_calls} concurrent calls, limit p95 v2v <= {args.p95_limit_ms:g} ms"
     )
-    engines = SpeechEngines.load(settings)
+    settings, agent, scenarios, conditions, engines = b.settings, b.agent, b.scenarios, b.conditions, b.engines
     started = time.monotonic()
     rows: list[list[object]] = []
     levels: list[dict[str, Any]] = []

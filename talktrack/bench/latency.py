@@ -7,6 +7,7 @@ import asyncio
 import json
 import platform
 import time
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -125,18 +126,35 @@ def _per_scenario(calls: list[SimulatedCall]) -> list[list[object]]:
     return rows
 
 
-async def main(args: argparse.Namespace) -> int:
-    """Entry point of `talktrack bench latency`."""
+@dataclass
+class BenchSetup:
+    """What every benchmark starts from."""
+
+    settings: Settings
+    agent: Agent
+    scenarios: list[Scenario]
+    conditions: LineConditions
+    engines: SpeechEngines
+
+
+def setup(args: argparse.Namespace, title: str) -> BenchSetup:
+    """Read the inputs (bad ones fail before any model loads), print the title, load the engines."""
     settings = Settings()
     agent = Agent.load(bundled_agent_dir())
     scenarios = bench_scenarios(args.scenarios)
-    conditions = LineConditions(latency_ms=args.latency_ms, jitter_ms=args.jitter_ms)
+    conditions = LineConditions(latency_ms=args.latency_ms, jitter_ms=args.jitter_ms, loss=args.loss)
     print(
-        f"bench latency: {len(scenarios)} scenarios x {args.repeat}, line one-way {args.latency_ms:g} ms"
-        f" (+{args.jitter_ms:g} ms jitter); loading models...",
+        f"{title}; {len(scenarios)} scenarios, line one-way {args.latency_ms:g} ms (+{args.jitter_ms:g} ms jitter,"
+        f" {args.loss:.0%} loss); loading models...",
         flush=True,
     )
-    engines = SpeechEngines.load(settings)
+    return BenchSetup(settings, agent, scenarios, conditions, SpeechEngines.load(settings))
+
+
+async def main(args: argparse.Namespace) -> int:
+    """Entry point of `talktrack bench latency`."""
+    s = setup(args, f"bench latency: each scenario x {args.repeat}")
+    settings, agent, scenarios, conditions, engines = s.settings, s.agent, s.scenarios, s.conditions, s.engines
     started = time.monotonic()
     ours = await run_set(agent, scenarios, engines, settings, repeat=args.repeat, conditions=conditions, baseline=False)
     result: dict[str, Any] = {"bench": "latency", "transport": "sim", **summarize(ours)}

@@ -9,11 +9,10 @@ handled the agent returns to where it was by re-asking the pending question.
 
 from __future__ import annotations
 
-from typing import cast
-
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import cast
 
 from talktrack.brain.base import (
     OUTCOME_CALL_BACK_LATER,

@@ -25,8 +25,8 @@ class TurnRecord:
     smart_turn_p: float = 0.0
     endpoint_ms: float = 0.0
     brain_ms: float = 0.0
-    tts_first_ms: float = 0.0
-    engine_v2v_ms: float = 0.0
+    tts_first_ms: float = 0.0  # reply queued -> first audio ready
+    engine_v2v_ms: float = 0.0  # engine's speech-end estimate -> first audio ready (the caller measures the real v2v)
     decision: str = ""
     barge_in: bool = False
     heard: str | None = None

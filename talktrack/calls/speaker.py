@@ -34,7 +34,6 @@ class Speaker(FrameProcessor):
         self._ledger = ledger
         self._log = log
         self._rate = rate
-        self.first_audio_at: dict[int, float] = {}
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
@@ -42,6 +41,15 @@ class Speaker(FrameProcessor):
             await self._speak(frame)
         else:
             await self.push_frame(frame, direction)
+
+    def _note_first_audio(self, frame: AgentSayFrame, started: float) -> None:
+        """Complete the turn's timings: TTS time to first audio, engine speech-end to first audio."""
+        record = self._log.turns[-1] if self._log.turns else None
+        if record is None or record.index != frame.turn or record.reply != frame.text:
+            return
+        now = time.monotonic()
+        record.tts_first_ms = round((now - started) * 1000.0, 1)
+        record.engine_v2v_ms = round((self._log.rel(now) - record.speech_end_s) * 1000.0, 1)
 
     async def _audio_for(self, text: str) -> tuple[np.ndarray, bool]:
         cached = self._cache.get(text)
@@ -69,7 +77,7 @@ class Speaker(FrameProcessor):
                     audio, hit = await self._audio_for(clause)
                 if first:
                     first = False
-                    self.first_audio_at[frame.turn] = time.monotonic()
+                    self._note_first_audio(frame, started)
                     self._log.event(
                         "tts_first_audio",
                         line=frame.kind,

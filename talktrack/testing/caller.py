@@ -134,8 +134,6 @@ class ScriptedCaller:
         self._queue: list[tuple[np.ndarray, Utterance]] = []
         self._heard: list[tuple[float, np.ndarray]] = []
         self._last_audible = 0.0
-        self._first_audible_after = 0.0
-        self._sent: list[tuple[float, np.ndarray]] = []
         self.report = CallerReport(scenario.name)
         self._t0 = 0.0
         self._closed = False
@@ -212,7 +210,6 @@ class ScriptedCaller:
                 if chunk.size < FRAME_BYTES:
                     chunk = np.pad(chunk, (0, FRAME_BYTES - chunk.size))
                 payload = ulaw_encode(chunk)
-                self._sent.append((now, chunk))
             else:
                 payload = silence
             try:
@@ -229,8 +226,6 @@ class ScriptedCaller:
                 pcm = ulaw_decode(payload)
                 self._heard.append((play_at, pcm))
                 if is_audible(pcm):
-                    if play_at - self._last_audible > AGENT_GAP_S:
-                        self._first_audible_after = play_at
                     self._last_audible = play_at + FRAME_S
         except LineClosed:
             if not self.report.hung_up_by:

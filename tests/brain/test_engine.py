@@ -358,3 +358,22 @@ async def test_decision_records_the_phase_change(brain: PlaybookBrain) -> None:
     assert reply.decision["intent"] == "yes"
     assert reply.decision["example"] == "sure go ahead"
     assert isinstance(reply.decision["score"], float)
+
+
+async def test_rollback_undoes_a_turn_completely():
+    from talktrack.brain.context import load_context
+    from talktrack.brain.engine import PlaybookBrain
+    from talktrack.brain.playbook import bundled_playbook, load_playbook
+
+    playbook = load_playbook(bundled_playbook())
+    brain = PlaybookBrain(playbook, load_context(bundled_playbook().parent / "context.yaml"))
+    await brain.respond("Hello?")
+    await brain.respond("Yeah, sure, go ahead.")
+    state = brain.checkpoint()
+    before = (brain.phase, dict(brain.slots), [h.text for h in brain.history])
+    first = await brain.respond("We just do a weekly export.")
+    assert brain.slots  # the answer filled a slot
+    brain.rollback(state)
+    assert (brain.phase, dict(brain.slots), [h.text for h in brain.history]) == before
+    again = await brain.respond("We just do a weekly export.")
+    assert again.text == first.text

@@ -58,3 +58,20 @@ def test_short_noise_does_not_start_an_utterance():
 def test_sixteen_khz_uses_512_sample_windows():
     ep = Endpointer(16000, energy_confidence)
     assert ep.window == 512
+
+
+def test_prepend_stitches_a_continued_turn_back_together():
+    ep = Endpointer(RATE, energy_confidence, EndpointSettings(preroll_s=0.1))
+    feed(ep, speech(0.5))
+    feed(ep, quiet(0.3))
+    first, first_start = ep.utterance(), ep.utterance_start
+    ep.commit()
+    feed(ep, quiet(0.1))
+    feed(ep, speech(0.4))  # the prospect goes on
+    ep.prepend(first, first_start)
+    whole = ep.utterance()
+    assert ep.utterance_start == first_start
+    # Nothing is doubled and nothing is lost: the stitched audio spans the whole stream since the start.
+    assert whole.size == ep.position - first_start
+    loud = np.abs(whole.astype(np.int32)) > 1000
+    assert loud.sum() >= int(RATE * 0.5) + int(RATE * 0.4) - 2 * ep.window
