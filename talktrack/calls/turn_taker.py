@@ -43,8 +43,16 @@ class TurnPolicy:
     smart_turn_threshold: float = 0.5
     short_answer_words: int = 4
     max_wait_s: float = 0.7
+    # A finished-looking sentence that Smart Turn doubts gets this much more silence, not the full wait.
+    sentence_wait_s: float = 0.25
     # Speech resuming this soon after a taken turn continues that turn (a mid-sentence pause).
     continuation_s: float = 0.8
+
+
+def looks_like_sentence(text: str) -> bool:
+    """Final punctuation and no dangling word: probably finished, though not certainly."""
+    stripped = text.strip()
+    return bool(stripped) and stripped[-1] in ".!?" and not _DANGLING.search(stripped)
 
 
 def transcript_says_done(text: str, policy: TurnPolicy) -> str | None:
@@ -179,10 +187,12 @@ class TurnTaker(FrameProcessor):
             reason=reason or "wait",
         )
         if reason is None:
-            wait = paused_at + self._policy.max_wait_s - time.monotonic()
+            sentence = looks_like_sentence(text)
+            limit = self._policy.sentence_wait_s if sentence else self._policy.max_wait_s
+            wait = paused_at + limit - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-            reason = "max_wait"
+            reason = "sentence_wait" if sentence else "max_wait"
         if utterance != self._utterance:
             return
         self._last_turn = (

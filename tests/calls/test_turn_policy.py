@@ -1,6 +1,6 @@
 import pytest
 
-from talktrack.calls.turn_taker import TurnPolicy, transcript_says_done
+from talktrack.calls.turn_taker import TurnPolicy, looks_like_sentence, transcript_says_done
 
 
 @pytest.mark.parametrize(
@@ -19,3 +19,18 @@ from talktrack.calls.turn_taker import TurnPolicy, transcript_says_done
 )
 def test_transcript_breaks_smart_turn_ties(text, reason):
     assert transcript_says_done(text, TurnPolicy()) == reason
+
+
+@pytest.mark.parametrize(
+    ("text", "sentence"),
+    [
+        ("Honestly, we just do a weekly export.", True),
+        ("Just me and our CFO.", True),
+        ("We export to a spreadsheet and", False),
+        ("We use, um", False),
+        ("Well", False),
+        ("", False),
+    ],
+)
+def test_a_finished_looking_sentence_waits_less_than_a_fragment(text, sentence):
+    assert looks_like_sentence(text) is sentence
