@@ -75,6 +75,8 @@ class BrainAsLLM(FrameProcessor):
         await self.push_frame(LLMFullResponseStartFrame())
         await self.push_frame(LLMTextFrame(reply.text))
         await self.push_frame(LLMFullResponseEndFrame())
+        if reply.outcome:
+            self._log.outcome = reply.outcome
         if reply.action == "end_call":
             self._on_end.set()
 
