@@ -49,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("what", choices=["latency", "capacity"])
     bench.add_argument("--scenarios", type=Path, nargs="*", default=None, help="scenario files (default: bundled set)")
     bench.add_argument("--repeat", type=int, default=1, help="run each scenario this many times")
+    bench.add_argument(
+        "--transport",
+        choices=["sim", "sim,twilio"],
+        default="sim",
+        help="latency: the simulated line, or it and the Twilio media-stream endpoint in the same run",
+    )
     bench.add_argument("--no-baseline", action="store_true", help="skip the stock-Pipecat baseline peer")
     bench.add_argument("--max-calls", type=int, default=16, help="capacity: the largest N to try")
     bench.add_argument("--start-calls", type=int, default=4, help="capacity: the first N to try")

@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     vad_start_s: float = 0.1
     vad_stop_s: float = 0.16
     turn_max_wait_s: float = 0.7
+    # Telephony
+    agents_dir: Path | None = None  # folders with playbook.yaml; default: the bundled agents
+    public_url: str | None = None  # https://host as Twilio reaches us (for TwiML and signatures)
+    twilio_auth_token: str | None = None  # when set, webhooks without a valid signature get 403
     # Conversation
     listen_first_s: float = 2.0
     reprompt_after_s: float = 6.0

@@ -21,7 +21,7 @@ from talktrack.calls.record import CallLog
 from talktrack.settings import Settings
 from talktrack.telephony.simline import LineConditions, LineEnd
 from talktrack.testing.caller import check_media
-from talktrack.testing.harness import SimulatedCall, simulate_call
+from talktrack.testing.harness import SimulatedCall, scenario_context, simulate_call
 from talktrack.testing.scenario import Scenario, load_scenario
 
 
@@ -77,13 +77,45 @@ async def run_set(
         for scenario in scenarios:
             call = await simulate_call(agent, scenario, engines, settings, conditions=conditions, agent_runner=runner)
             calls.append(call)
-            v2v = call.caller.v2v_ms
-            print(
-                f"  {scenario.name:20s} {len(v2v)} turns, v2v p50 {fmt_ms(pct(v2v, 50))} ms,"
-                f" outcome {call.log.outcome}",
-                flush=True,
-            )
+            _progress(call)
     return calls
+
+
+async def run_set_twilio(
+    agent: Agent,
+    scenarios: list[Scenario],
+    engines: SpeechEngines,
+    settings: Settings,
+    *,
+    repeat: int,
+    conditions: LineConditions,
+) -> list[SimulatedCall]:
+    """The same, through talktrack's Twilio media-stream endpoint (uvicorn on loopback)."""
+    from talktrack.api.app import create_app
+    from talktrack.testing.twilio_harness import serve_app, simulate_twilio_call
+
+    calls: list[SimulatedCall] = []
+    app = create_app(settings, engines)
+    async with serve_app(app) as base:
+        for _ in range(repeat):
+            for scenario in scenarios:
+                context = scenario_context(agent, scenario)
+                log, report, caller = await simulate_twilio_call(
+                    app, base, agent.agent_id, context, scenario, conditions=conditions
+                )
+                if log is None:
+                    raise RuntimeError(f"{scenario.name}: the server kept no record of the call")
+                calls.append(SimulatedCall(log=log, caller=report, session=None, scripted=caller))
+                _progress(calls[-1])
+    return calls
+
+
+def _progress(call: SimulatedCall) -> None:
+    v2v = call.caller.v2v_ms
+    print(
+        f"  {call.caller.scenario:20s} {len(v2v)} turns, v2v p50 {fmt_ms(pct(v2v, 50))} ms, outcome {call.log.outcome}",
+        flush=True,
+    )
 
 
 def summarize(calls: list[SimulatedCall]) -> dict[str, Any]:
@@ -159,8 +191,17 @@ async def main(args: argparse.Namespace) -> int:
     ours = await run_set(agent, scenarios, engines, settings, repeat=args.repeat, conditions=conditions, baseline=False)
     result: dict[str, Any] = {"bench": "latency", "transport": "sim", **summarize(ours)}
     headers = ["scenario", "turns", "v2v p50", "v2v p95", "v2v max", "barge-ins", "stop p95"]
-    print("\ntalktrack (ms, measured by the prospect from the audio)")
+    print("\ntalktrack on the simulated line (ms, measured by the prospect from the audio)")
     print(table(headers, _per_scenario(ours)))
+    if "twilio" in args.transport:
+        print("\nthe same scenarios over the Twilio media-stream WebSocket...", flush=True)
+        over = await run_set_twilio(agent, scenarios, engines, settings, repeat=args.repeat, conditions=conditions)
+        t = summarize(over)
+        print("\ntalktrack over Twilio Media Streams (ms)")
+        print(table(headers, _per_scenario(over)))
+        result["twilio"] = {k: t[k] for k in ("v2v_p50_ms", "v2v_p95_ms", "bargein_stop_p95_ms", "turns", "failures")}
+        if t["v2v_p50_ms"] is not None and result["v2v_p50_ms"] is not None:
+            result["twilio"]["p50_delta_vs_sim_ms"] = round(t["v2v_p50_ms"] - result["v2v_p50_ms"], 1)
     if not args.no_baseline:
         print("\nrunning the same scenarios through the stock Pipecat pipeline...", flush=True)
         base = await run_set(

@@ -35,7 +35,7 @@ class LineConditions:
     seed: int = 0
 
 
-class _Direction:
+class Direction:
     """Frames in flight from one end to the other, with the receiver's playout clock."""
 
     def __init__(self, conditions: LineConditions) -> None:
@@ -96,7 +96,7 @@ class _Direction:
 class LineEnd:
     """One end of a :class:`SimLine`: send frames, receive the far end's frames as they play."""
 
-    def __init__(self, name: str, outgoing: _Direction, incoming: _Direction) -> None:
+    def __init__(self, name: str, outgoing: Direction, incoming: Direction) -> None:
         self.name = name
         self._out = outgoing
         self._in = incoming
@@ -139,7 +139,7 @@ class SimLine:
         to_agent: LineConditions | None = None,
         to_caller: LineConditions | None = None,
     ) -> None:
-        a2c = _Direction(to_caller or LineConditions())
-        c2a = _Direction(to_agent or LineConditions())
+        a2c = Direction(to_caller or LineConditions())
+        c2a = Direction(to_agent or LineConditions())
         self.caller = LineEnd("caller", outgoing=c2a, incoming=a2c)
         self.agent = LineEnd("agent", outgoing=a2c, incoming=c2a)

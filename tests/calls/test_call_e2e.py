@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import wave
+from pathlib import Path
 
 import pytest
 
 from talktrack.calls.agent import Agent, bundled_agent_dir
 from talktrack.demo import bundled_scenario
+from talktrack.telephony.simline import LineConditions
 from talktrack.testing.harness import simulate_call
 from talktrack.testing.scenario import Hangup, Noise, Say, Scenario, Silence, WaitAgent, load_scenario
 
@@ -96,3 +98,29 @@ async def test_a_cough_is_not_a_turn(agent, engines, settings):
     # The cough produced no prospect line and no reply of its own.
     assert len(prospect_lines) == 2
     assert call.log.turns[-1].intent == "yes"
+
+
+HUMAN_HELLO = Path("/usr/share/asterisk/sounds/en/hello.wav")
+
+
+@pytest.mark.skipif(not HUMAN_HELLO.exists(), reason="apt-get install asterisk-core-sounds-en-wav")
+async def test_a_real_human_hello_gets_the_opener(agent, engines, settings):
+    scenario = Scenario(
+        name="human",
+        steps=[Silence(silence=0.3), Say(say_wav=HUMAN_HELLO), WaitAgent(), Hangup()],
+    )
+    call = await simulate_call(agent, scenario, engines, settings, transcribe_agent=True)
+    assert call.caller.failures == []
+    assert call.log.transcript[0]["role"] == "prospect"
+    assert call.log.transcript[1]["kind"] == "opener"
+    assert "dana" in call.caller.agent[0].text.lower()
+    assert call.caller.v2v_ms
+
+
+async def test_a_lossy_jittery_line_still_carries_the_call(agent, engines, settings):
+    scenario = load_scenario(bundled_scenario("demo"))
+    bad_line = LineConditions(latency_ms=40, jitter_ms=30, loss=0.02, seed=5)
+    call = await simulate_call(agent, scenario, engines, settings, conditions=bad_line)
+    assert call.log.outcome == "meeting_requested"
+    assert call.caller.failures == []
+    assert len(call.caller.v2v_ms) >= 8
