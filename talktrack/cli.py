@@ -33,6 +33,30 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return asyncio.run(capacity.main(args))
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from talktrack.api.app import create_app
+    from talktrack.settings import Settings
+
+    settings = Settings()
+    print(f"talktrack serve: http://{args.host}:{args.port}  (Twilio voice webhook: POST /telephony/twilio/voice)")
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", ws_ping_interval=None)
+    return 0
+
+
+def _cmd_call(args: argparse.Namespace) -> int:
+    from talktrack.settings import Settings
+    from talktrack.telephony.twilio_rest import place_call
+
+    context = {k: v for k, v in (("prospect_name", args.prospect_name), ("company", args.company)) if v}
+    sid = place_call(
+        Settings(), to=args.to, agent_id=args.agent, context=context, machine_detection=args.machine_detection
+    )
+    print(f"call placed: {sid} (Twilio dials {args.to}; when answered it fetches the agent's TwiML)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
     parser = argparse.ArgumentParser(prog="talktrack", description="Self-hosted AI sales voice agent.")
@@ -44,6 +68,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--scenario", type=Path, default=None, help="prospect scenario YAML (default: bundled demo)")
     demo.add_argument("--data-dir", type=Path, default=None, help="where recordings and records go")
     demo.set_defaults(func=_cmd_demo)
+
+    serve = sub.add_parser("serve", help="run the HTTP/WebSocket server (Twilio webhook and media stream)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.set_defaults(func=_cmd_serve)
+
+    call = sub.add_parser("call", help="place an outbound call (Twilio); `talktrack serve` must be reachable")
+    call.add_argument("--transport", choices=["twilio"], default="twilio")
+    call.add_argument("--to", required=True, help="the prospect's number, E.164 (+13125550142)")
+    call.add_argument("--agent", default="backbeam", help="agent id (a folder under TALKTRACK_AGENTS_DIR)")
+    call.add_argument("--prospect-name", default=None)
+    call.add_argument("--company", default=None)
+    call.add_argument("--machine-detection", choices=["Enable", "DetectMessageEnd"], default=None)
+    call.set_defaults(func=_cmd_call)
 
     bench = sub.add_parser("bench", help="benchmarks that print p50/p95 and a JSON line")
     bench.add_argument("what", choices=["latency", "capacity"])

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     agents_dir: Path | None = None  # folders with playbook.yaml; default: the bundled agents
     public_url: str | None = None  # https://host as Twilio reaches us (for TwiML and signatures)
     twilio_auth_token: str | None = None  # when set, webhooks without a valid signature get 403
+    twilio_account_sid: str | None = None
+    twilio_from_number: str | None = None  # the Twilio number outbound calls come from (E.164)
+    twilio_api_base_url: str | None = None  # another REST endpoint speaking Twilio's API (tests, regions)
     # Conversation
     listen_first_s: float = 2.0
     reprompt_after_s: float = 6.0

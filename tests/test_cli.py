@@ -67,3 +67,51 @@ def test_help_lists_the_commands():
     assert result.returncode == 0
     for command in ("demo", "bench"):
         assert command in result.stdout
+
+
+def test_serve_answers_the_twilio_webhook(tmp_path):
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "talktrack.cli", "serve", "--port", str(port)],
+        env={**os.environ, "TALKTRACK_DATA_DIR": str(tmp_path)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        body = b""
+        for _ in range(100):
+            try:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/telephony/twilio/voice", data=b"CallSid=CA1&From=%2B13125550142"
+                )
+                body = urllib.request.urlopen(request, timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert b"<Connect><Stream" in body
+        assert f"ws://127.0.0.1:{port}/telephony/twilio/stream".encode() in body
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_call_without_twilio_settings_says_what_is_missing(tmp_path):
+    env = {k: "" for k in ("TALKTRACK_TWILIO_ACCOUNT_SID", "TALKTRACK_TWILIO_AUTH_TOKEN", "TALKTRACK_PUBLIC_URL")}
+    assert_clean_error(run("call", "--to", "+13125550142", env=env), "TALKTRACK_TWILIO_ACCOUNT_SID")
+
+
+def test_call_to_a_bad_number_is_refused(tmp_path):
+    env = {
+        "TALKTRACK_TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+        "TALKTRACK_TWILIO_AUTH_TOKEN": "t",
+        "TALKTRACK_TWILIO_FROM_NUMBER": "+13125550100",
+        "TALKTRACK_PUBLIC_URL": "https://agent.example.com",
+        "TALKTRACK_TWILIO_API_BASE_URL": "http://127.0.0.1:9",
+    }
+    assert_clean_error(run("call", "--to", "call-me-maybe", env=env), "call-me-maybe", "E.164")
