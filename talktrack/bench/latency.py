@@ -217,32 +217,17 @@ async def main(args: argparse.Namespace) -> int:
     result["seconds"] = round(time.monotonic() - started, 1)
     result["machine"] = machine()
     print("\nsummary")
-    print(
-        table(
-            ["metric", "talktrack", "baseline", "ratio"],
-            [
-                [
-                    "v2v p50 (ms)",
-                    fmt_ms(result["v2v_p50_ms"]),
-                    fmt_ms(result.get("baseline", {}).get("v2v_p50_ms")),
-                    result.get("ratio_v2v_p50", "—"),
-                ],
-                [
-                    "v2v p95 (ms)",
-                    fmt_ms(result["v2v_p95_ms"]),
-                    fmt_ms(result.get("baseline", {}).get("v2v_p95_ms")),
-                    result.get("ratio_v2v_p95", "—"),
-                ],
-                [
-                    "barge-in stop p95 (ms)",
-                    fmt_ms(result["bargein_stop_p95_ms"]),
-                    fmt_ms(result.get("baseline", {}).get("bargein_stop_p95_ms")),
-                    "—",
-                ],
-                ["turns measured", result["turns"], result.get("baseline", {}).get("turns", "—"), ""],
-            ],
+    base, over = result.get("baseline", {}), result.get("twilio", {})
+    rows = [
+        [label, fmt_ms(result[key]), fmt_ms(over.get(key)), fmt_ms(base.get(key)), result.get(ratio, "—")]
+        for label, key, ratio in (
+            ("v2v p50 (ms)", "v2v_p50_ms", "ratio_v2v_p50"),
+            ("v2v p95 (ms)", "v2v_p95_ms", "ratio_v2v_p95"),
+            ("barge-in stop p95 (ms)", "bargein_stop_p95_ms", ""),
         )
-    )
+    ]
+    rows.append(["turns measured", result["turns"], over.get("turns", "—"), base.get("turns", "—"), ""])
+    print(table(["metric", "talktrack sim", "talktrack twilio", "stock baseline", "ratio to baseline"], rows))
     if result["failures"]:
         print(f"\n{len(result['failures'])} scenario problems:")
         for failure in result["failures"]:

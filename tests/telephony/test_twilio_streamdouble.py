@@ -1,0 +1,69 @@
+"""Interop: a third-party Twilio Media Streams simulator (streamdouble) calls our stream endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from talktrack.api.app import create_app
+from talktrack.audio.resample import resample
+from talktrack.testing.scenario import Voice
+from talktrack.testing.twilio_harness import serve_app
+from talktrack.testing.voices import prospect_voice
+
+pytestmark = pytest.mark.integration
+STREAMDOUBLE = shutil.which("streamdouble") or str(Path(sys.executable).with_name("streamdouble"))
+
+
+def write_wav(path: Path, audio: np.ndarray, rate: int = 8000) -> Path:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(audio.astype(np.int16).tobytes())
+    return path
+
+
+@pytest.mark.skipif(not Path(STREAMDOUBLE).exists(), reason="pip install streamdouble")
+async def test_streamdouble_hears_the_opener_after_its_hello(engines, settings, tmp_path):
+    hello = prospect_voice(Voice())("Hello?")
+    audio = np.concatenate([np.zeros(4000, np.int16), hello, np.zeros(8000 * 9, np.int16)])
+    mic = write_wav(tmp_path / "hello.wav", audio)
+    reply = tmp_path / "reply.wav"
+    app = create_app(settings, engines)
+    async with serve_app(app) as base:
+        proc = await asyncio.create_subprocess_exec(
+            STREAMDOUBLE,
+            "call",
+            f"{base}/telephony/twilio/stream",
+            "--audio",
+            str(mic),
+            "--param",
+            "agent_id=backbeam",
+            "--out",
+            str(reply),
+            "--json",
+            "--response-timeout",
+            "15",
+            "--quiet-period",
+            "2.5",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 90)
+    assert proc.returncode == 0, err.decode()
+    metrics = json.loads(out)
+    # The agent listened first: its first audio comes after the prospect's "Hello?" (0.5 s in, ~0.4 s long).
+    assert metrics["time_to_first_audio_ms"] > 800
+    with wave.open(str(reply)) as w:
+        heard = np.frombuffer(w.readframes(w.getnframes()), np.int16)
+        rate = w.getframerate()
+    text = engines.stt.transcribe(resample(heard.astype(np.float32) / 32768.0, rate, 16000)).text.lower()
+    assert "sarah" in text or "backbeam" in text or "dana" in text, text
