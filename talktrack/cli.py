@@ -89,9 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeat", type=int, default=1, help="run each scenario this many times")
     bench.add_argument(
         "--transport",
-        choices=["sim", "sim,twilio"],
+        choices=["sim", "sim,twilio", "sim,telnyx", "sim,twilio,telnyx"],
         default="sim",
-        help="latency: the simulated line, or it and the Twilio media-stream endpoint in the same run",
+        help="latency: the simulated line, and the Twilio/Telnyx media-stream endpoints in the same run",
     )
     bench.add_argument("--no-baseline", action="store_true", help="skip the stock-Pipecat baseline peer")
     bench.add_argument("--max-calls", type=int, default=16, help="capacity: the largest N to try")

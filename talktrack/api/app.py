@@ -16,11 +16,13 @@ from talktrack.calls.record import CallLog
 from talktrack.calls.session import CallSession
 from talktrack.errors import TalkTrackError
 from talktrack.settings import Settings
-from talktrack.telephony import twilio_webhook
+from talktrack.telephony import telnyx_stream, twilio_stream, twilio_webhook
+from talktrack.telephony.media_stream import Dialect
 from talktrack.telephony.simline import LineClosed
-from talktrack.telephony.twilio_line import TwilioLine
+from talktrack.telephony.stream_line import StreamLine
 
 STREAM_PATH = "/telephony/twilio/stream"
+TELNYX_STREAM_PATH = "/telephony/telnyx/stream"
 # Context fields a TwiML <Parameter> may carry.
 _CONTEXT_FIELDS = ("prospect_name", "company", "history", "goal", "language", "timezone", "phone")
 
@@ -71,14 +73,13 @@ def create_app(settings: Settings | None = None, engines: SpeechEngines | None =
         twiml = twilio_webhook.connect_stream_twiml(stream, params)
         return Response(twiml, media_type="application/xml")
 
-    @app.websocket(STREAM_PATH)
-    async def twilio_stream(ws: WebSocket) -> None:
+    async def media_stream(ws: WebSocket, dialect: Dialect) -> None:
         await ws.accept()
-        line = TwilioLine(ws)
+        line = StreamLine(ws, dialect)
         writer = asyncio.create_task(line.run())
         try:
             start = await line.accept()
-            params = start.custom_parameters
+            params = start.parameters
             agent = agents.get(params.get("agent_id", "backbeam"))
             context = _context(agent, params)
             session = CallSession(agent, context, line, speech(), settings)
@@ -86,14 +87,22 @@ def create_app(settings: Settings | None = None, engines: SpeechEngines | None =
             log = await session.run()
             session.save(settings.data_dir / "calls")
             finished[params.get("call_id", log.call_id)] = log
-            logger.info(f"twilio call {start.call_sid}: {log.outcome}")
+            logger.info(f"{dialect.NAME} call {start.call_id}: {log.outcome}")
         except LineClosed as exc:
-            logger.info(f"twilio stream closed before the call started: {exc}")
+            logger.info(f"{dialect.NAME} stream closed before the call started: {exc}")
         except TalkTrackError as exc:
-            logger.warning(f"twilio stream refused: {exc.message}")
+            logger.warning(f"{dialect.NAME} stream refused: {exc.message}")
         finally:
             line.hangup()
             await writer
+
+    @app.websocket(STREAM_PATH)
+    async def twilio_media(ws: WebSocket) -> None:
+        await media_stream(ws, twilio_stream)
+
+    @app.websocket(TELNYX_STREAM_PATH)
+    async def telnyx_media(ws: WebSocket) -> None:
+        await media_stream(ws, telnyx_stream)
 
     return app
 

@@ -81,18 +81,19 @@ async def run_set(
     return calls
 
 
-async def run_set_twilio(
+async def run_set_stream(
     agent: Agent,
     scenarios: list[Scenario],
     engines: SpeechEngines,
     settings: Settings,
     *,
+    carrier: str,
     repeat: int,
     conditions: LineConditions,
 ) -> list[SimulatedCall]:
-    """The same, through talktrack's Twilio media-stream endpoint (uvicorn on loopback)."""
+    """The same, through talktrack's media-stream endpoint for ``carrier`` (uvicorn on loopback)."""
     from talktrack.api.app import create_app
-    from talktrack.testing.twilio_harness import serve_app, simulate_twilio_call
+    from talktrack.testing.stream_harness import serve_app, simulate_stream_call
 
     calls: list[SimulatedCall] = []
     app = create_app(settings, engines)
@@ -100,8 +101,8 @@ async def run_set_twilio(
         for _ in range(repeat):
             for scenario in scenarios:
                 context = scenario_context(agent, scenario)
-                log, report, caller = await simulate_twilio_call(
-                    app, base, agent.agent_id, context, scenario, conditions=conditions
+                log, report, caller = await simulate_stream_call(
+                    app, base, agent.agent_id, context, scenario, carrier=carrier, conditions=conditions
                 )
                 if log is None:
                     raise RuntimeError(f"{scenario.name}: the server kept no record of the call")
@@ -193,15 +194,17 @@ async def main(args: argparse.Namespace) -> int:
     headers = ["scenario", "turns", "v2v p50", "v2v p95", "v2v max", "barge-ins", "stop p95"]
     print("\ntalktrack on the simulated line (ms, measured by the prospect from the audio)")
     print(table(headers, _per_scenario(ours)))
-    if "twilio" in args.transport:
-        print("\nthe same scenarios over the Twilio media-stream WebSocket...", flush=True)
-        over = await run_set_twilio(agent, scenarios, engines, settings, repeat=args.repeat, conditions=conditions)
+    for carrier in [t for t in args.transport.split(",") if t != "sim"]:
+        print(f"\nthe same scenarios over the {carrier} media-stream WebSocket...", flush=True)
+        over = await run_set_stream(
+            agent, scenarios, engines, settings, carrier=carrier, repeat=args.repeat, conditions=conditions
+        )
         t = summarize(over)
-        print("\ntalktrack over Twilio Media Streams (ms)")
+        print(f"\ntalktrack over {carrier} media streams (ms)")
         print(table(headers, _per_scenario(over)))
-        result["twilio"] = {k: t[k] for k in ("v2v_p50_ms", "v2v_p95_ms", "bargein_stop_p95_ms", "turns", "failures")}
+        result[carrier] = {k: t[k] for k in ("v2v_p50_ms", "v2v_p95_ms", "bargein_stop_p95_ms", "turns", "failures")}
         if t["v2v_p50_ms"] is not None and result["v2v_p50_ms"] is not None:
-            result["twilio"]["p50_delta_vs_sim_ms"] = round(t["v2v_p50_ms"] - result["v2v_p50_ms"], 1)
+            result[carrier]["p50_delta_vs_sim_ms"] = round(t["v2v_p50_ms"] - result["v2v_p50_ms"], 1)
     if not args.no_baseline:
         print("\nrunning the same scenarios through the stock Pipecat pipeline...", flush=True)
         base = await run_set(
@@ -217,17 +220,26 @@ async def main(args: argparse.Namespace) -> int:
     result["seconds"] = round(time.monotonic() - started, 1)
     result["machine"] = machine()
     print("\nsummary")
-    base, over = result.get("baseline", {}), result.get("twilio", {})
+    base, tw, tx = result.get("baseline", {}), result.get("twilio", {}), result.get("telnyx", {})
     rows = [
-        [label, fmt_ms(result[key]), fmt_ms(over.get(key)), fmt_ms(base.get(key)), result.get(ratio, "—")]
+        [
+            label,
+            fmt_ms(result[key]),
+            fmt_ms(tw.get(key)),
+            fmt_ms(tx.get(key)),
+            fmt_ms(base.get(key)),
+            result.get(ratio, "—"),
+        ]
         for label, key, ratio in (
             ("v2v p50 (ms)", "v2v_p50_ms", "ratio_v2v_p50"),
             ("v2v p95 (ms)", "v2v_p95_ms", "ratio_v2v_p95"),
             ("barge-in stop p95 (ms)", "bargein_stop_p95_ms", ""),
         )
     ]
-    rows.append(["turns measured", result["turns"], over.get("turns", "—"), base.get("turns", "—"), ""])
-    print(table(["metric", "talktrack sim", "talktrack twilio", "stock baseline", "ratio to baseline"], rows))
+    rows.append(
+        ["turns measured", result["turns"], tw.get("turns", "—"), tx.get("turns", "—"), base.get("turns", "—"), ""]
+    )
+    print(table(["metric", "sim", "twilio", "telnyx", "stock baseline (sim)", "ratio to baseline"], rows))
     if result["failures"]:
         print(f"\n{len(result['failures'])} scenario problems:")
         for failure in result["failures"]:

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from talktrack.errors import ConfigError, TalkTrackError
 from talktrack.settings import Settings
 from talktrack.telephony.twilio_rest import check_number, place_call
-from talktrack.testing.twilio_harness import serve_app
+from talktrack.testing.stream_harness import serve_app
 
 SID = "AC" + "1" * 32
 

@@ -15,7 +15,7 @@ import pytest
 from talktrack.api.app import create_app
 from talktrack.audio.resample import resample
 from talktrack.testing.scenario import Voice
-from talktrack.testing.twilio_harness import serve_app
+from talktrack.testing.stream_harness import serve_app
 from talktrack.testing.voices import prospect_voice
 
 pytestmark = pytest.mark.integration

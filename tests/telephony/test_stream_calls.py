@@ -1,4 +1,4 @@
-"""A whole call through the Twilio media-stream endpoint: uvicorn on loopback, the prospect plays Twilio."""
+"""Whole calls through the media-stream endpoints: uvicorn on loopback, the prospect plays the carrier."""
 
 from __future__ import annotations
 
@@ -11,22 +11,25 @@ from talktrack.api.app import create_app
 from talktrack.calls.agent import Agent, bundled_agent_dir
 from talktrack.demo import bundled_scenario
 from talktrack.testing.scenario import load_scenario
-from talktrack.testing.twilio_harness import serve_app, simulate_twilio_call
+from talktrack.testing.stream_harness import serve_app, simulate_stream_call
 
 pytestmark = pytest.mark.integration
 
 
-async def test_demo_call_over_a_twilio_media_stream(engines, settings):
+@pytest.mark.parametrize("carrier", ["twilio", "telnyx"])
+async def test_demo_call_over_a_carrier_media_stream(carrier, engines, settings):
     app = create_app(settings, engines)
     agent = Agent.load(bundled_agent_dir())
     scenario = load_scenario(bundled_scenario("demo"))
     async with serve_app(app) as base:
-        log, report, caller = await simulate_twilio_call(app, base, "backbeam", agent.default_context(), scenario)
+        log, report, caller = await simulate_stream_call(
+            app, base, "backbeam", agent.default_context(), scenario, carrier=carrier
+        )
     assert report.failures == []
     assert log is not None and log.outcome == "meeting_requested"
     assert report.hung_up_by == "agent"
     assert len(report.v2v_ms) >= 8
-    # The barge-in made the agent send Twilio a `clear`.
+    # The barge-in made the agent send the carrier a `clear`.
     assert caller.line.cleared >= 1  # type: ignore[attr-defined]
     assert report.bargein_ms and report.bargein_ms[0] < 1000
     assert (settings.data_dir / "calls" / f"{log.call_id}.wav").exists()

@@ -1,8 +1,8 @@
-"""The scripted prospect over a real Twilio media-stream WebSocket: it plays Twilio's side.
+"""The scripted prospect over a real carrier media-stream WebSocket: it plays Twilio's or Telnyx's side.
 
 ``serve_app`` runs talktrack's ASGI app with uvicorn on a loopback port in this event loop;
-``simulate_twilio_call`` dials its ``/telephony/twilio/stream`` as Twilio would after a
-``<Connect><Stream>`` and plays a scenario through it.
+``simulate_stream_call`` dials its ``/telephony/<carrier>/stream`` as the carrier would once the call
+is answered, and plays a scenario through it.
 """
 
 from __future__ import annotations
@@ -19,11 +19,15 @@ from fastapi import FastAPI
 
 from talktrack.brain.context import CallContext
 from talktrack.calls.record import CallLog
+from talktrack.telephony import telnyx_stream, twilio_stream
+from talktrack.telephony.media_stream import Dialect
 from talktrack.telephony.simline import LineConditions
-from talktrack.telephony.twilio_line import TwilioSideLine
+from talktrack.telephony.stream_line import CarrierSideLine
 from talktrack.testing.caller import CallerReport, ScriptedCaller
 from talktrack.testing.scenario import Scenario
 from talktrack.testing.voices import prospect_voice
+
+CARRIERS: dict[str, Dialect] = {"twilio": twilio_stream, "telnyx": telnyx_stream}
 
 
 class _ClientSocket:
@@ -61,21 +65,23 @@ async def serve_app(app: FastAPI, host: str = "127.0.0.1") -> AsyncIterator[str]
         await task
 
 
-async def simulate_twilio_call(
+async def simulate_stream_call(
     app: FastAPI,
     base_url: str,
     agent_id: str,
     context: CallContext,
     scenario: Scenario,
     *,
+    carrier: str = "twilio",
     conditions: LineConditions | None = None,
 ) -> tuple[CallLog | None, CallerReport, ScriptedCaller]:
-    """One call through the app's Twilio media stream; returns the agent's record and the caller's."""
+    """One call through the app's media stream for ``carrier``; returns the agent's record and the caller's."""
+    dialect = CARRIERS[carrier]
     call_id = uuid.uuid4().hex[:12]
     params = {"agent_id": agent_id, "call_id": call_id}
     params.update({f.name: str(getattr(context, f.name)) for f in fields(context) if f.name != "extra"})
-    async with websockets.connect(f"{base_url}/telephony/twilio/stream", max_size=None) as conn:
-        line = TwilioSideLine(_ClientSocket(conn), parameters=params, conditions=conditions)
+    async with websockets.connect(f"{base_url}/telephony/{carrier}/stream", max_size=None) as conn:
+        line = CarrierSideLine(_ClientSocket(conn), dialect, parameters=params, conditions=conditions)
         caller = ScriptedCaller(scenario, line, prospect_voice(scenario.voice))
         await asyncio.to_thread(caller.prepare)
         await line.open()

@@ -1,23 +1,22 @@
-"""Line ends over a Twilio Media Streams WebSocket: ours (the agent's) and Twilio's (for the simulator).
+"""Line ends over a carrier media-stream WebSocket (Twilio, Telnyx): ours, and the carrier's for tests.
 
 Both present the same face as the simulated line (``send``/``recv``/``clear``/``hangup`` on 20 ms
-μ-law frames), so a CallSession and the scripted prospect run on them unchanged. Each owns one
-writer task that drains an outgoing queue, so ``send`` never blocks the audio path; ``run()``
-runs it and returns when the line hangs up.
+μ-law frames), so a CallSession and the scripted prospect run on them unchanged; an A-law stream
+is transcoded at the edge. Each owns one writer task that drains an outgoing queue, so ``send``
+never blocks the audio path; ``run()`` runs it and returns when the line hangs up.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import itertools
-import json
 import time
 from typing import Protocol
 
 from loguru import logger
 
-from talktrack.telephony import twilio_stream as tw
+from talktrack.audio.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
+from talktrack.telephony import media_stream as ms
 from talktrack.telephony.simline import Direction, LineClosed, LineConditions
 
 
@@ -76,32 +75,41 @@ class _Writer:
                 return
 
 
-class TwilioLine:
-    """The agent's end of a Twilio Media Stream (bidirectional ``<Connect><Stream>``)."""
+# A frame this many chunks ahead of the one expected means the expected one was lost.
+_REORDER_DEPTH = 3
 
-    def __init__(self, ws: TextSocket) -> None:
+
+class StreamLine:
+    """The agent's end of a carrier media stream (Twilio ``<Connect><Stream>``, Telnyx RTP mode)."""
+
+    def __init__(self, ws: TextSocket, dialect: ms.Dialect) -> None:
         self._ws = ws
+        self._dialect = dialect
         self._writer = _Writer(ws)
-        self.start: tw.Start | None = None
+        self.start: ms.Start | None = None
         self.digits: asyncio.Queue[str] = asyncio.Queue()
         self.marks: list[str] = []
         self.protocol_errors = 0
         self._closed = False
+        self._alaw = False
+        self._next_chunk = 0
+        self._held: dict[int, bytes] = {}
 
     @property
-    def stream_sid(self) -> str:
-        """The stream id Twilio gave in ``start``."""
-        return self.start.stream_sid if self.start else ""
+    def stream_id(self) -> str:
+        """The stream id the carrier gave in ``start``."""
+        return self.start.stream_id if self.start else ""
 
-    async def accept(self) -> tw.Start:
+    async def accept(self) -> ms.Start:
         """Read ``connected`` and ``start``; returns the start (with its custom parameters)."""
         while self.start is None:
             event = await self._next_event()
-            if isinstance(event, tw.Start):
-                if event.encoding != "audio/x-mulaw" or event.sample_rate != 8000:
+            if isinstance(event, ms.Start):
+                if event.encoding not in ("ulaw", "alaw") or event.sample_rate != 8000:
                     raise LineClosed(f"unsupported media format {event.encoding} at {event.sample_rate} Hz")
+                self._alaw = event.encoding == "alaw"
                 self.start = event
-            elif isinstance(event, tw.Stop):
+            elif isinstance(event, ms.Stop):
                 raise LineClosed("the stream stopped before it started")
         return self.start
 
@@ -110,82 +118,108 @@ class TwilioLine:
         await self._writer.run()
 
     def send(self, payload: bytes) -> None:
-        """Queue one frame of agent audio for Twilio."""
+        """Queue one frame of agent audio (μ-law) for the carrier."""
         if self._closed:
             raise LineClosed
-        self._writer.put(tw.media(self.stream_sid, payload), audio=True)
+        if self._alaw:
+            payload = alaw_encode(ulaw_decode(payload))
+        self._writer.put(self._dialect.media(self.stream_id, payload), audio=True)
 
     def mark(self, name: str) -> None:
-        """Ask Twilio to report when everything sent so far has played."""
-        self._writer.put(tw.mark(self.stream_sid, name))
+        """Ask the carrier to report when everything sent so far has played."""
+        self._writer.put(self._dialect.mark(self.stream_id, name))
 
     async def recv(self) -> tuple[bytes, float]:
-        """The caller's next audio frame and when it arrived."""
+        """The caller's next audio frame (μ-law, in chunk order) and when it arrived."""
         while True:
+            ready = self._release()
+            if ready is not None:
+                return ready, time.monotonic()
             event = await self._next_event()
-            if isinstance(event, tw.Media):
-                return event.payload, time.monotonic()
-            if isinstance(event, tw.Dtmf):
+            if isinstance(event, ms.Media):
+                if event.track != "inbound":
+                    continue
+                payload = ulaw_encode(alaw_decode(event.payload)) if self._alaw else event.payload
+                if event.chunk <= 0:  # no chunk numbers: arrival order it is
+                    return payload, time.monotonic()
+                if event.chunk >= self._next_chunk:
+                    self._held[event.chunk] = payload
+            elif isinstance(event, ms.Dtmf):
                 self.digits.put_nowait(event.digit)
-            elif isinstance(event, tw.Mark):
+            elif isinstance(event, ms.Mark):
                 self.marks.append(event.name)
-            elif isinstance(event, tw.Stop):
+            elif isinstance(event, ms.Stop):
                 self._closed = True
                 self._writer.close()
                 raise LineClosed
 
+    def _release(self) -> bytes | None:
+        """The next frame in chunk order, if it is here or the gap is too old to wait for."""
+        if not self._held:
+            return None
+        if self._next_chunk == 0 or self._next_chunk not in self._held:
+            if self._next_chunk and len(self._held) < _REORDER_DEPTH:
+                return None
+            self._next_chunk = min(self._held)
+        payload = self._held.pop(self._next_chunk)
+        self._next_chunk += 1
+        return payload
+
     def clear(self) -> int:
-        """Barge-in: drop unsent audio and tell Twilio to drop what it has buffered."""
+        """Barge-in: drop unsent audio and tell the carrier to drop what it has buffered."""
         dropped = self._writer.drop_media()
         if not self._writer.closed:
-            self._writer.put(tw.clear(self.stream_sid))
+            self._writer.put(self._dialect.clear(self.stream_id))
         return dropped
 
     def hangup(self) -> None:
-        """End the stream from our side (closing the WebSocket ends the ``<Connect>``)."""
+        """End the stream from our side (closing the WebSocket ends it at the carrier)."""
         self._closed = True
         self._writer.close()
 
-    async def _next_event(self) -> tw.Event:
+    async def _next_event(self) -> ms.Event:
         while True:
             try:
-                text = await self._ws.receive_text()
+                data = await self._ws.receive_text()
             except Exception as exc:  # disconnects surface as library-specific exceptions
                 self._closed = True
                 self._writer.close()
                 raise LineClosed(f"websocket closed ({exc.__class__.__name__})") from None
             try:
-                return tw.parse(text)
-            except tw.ProtocolError as exc:
+                return self._dialect.parse(data)
+            except ms.ProtocolError as exc:
                 # One bad message never ends a call: log it and read on.
                 self.protocol_errors += 1
-                logger.warning(f"twilio stream {self.stream_sid or '?'}: dropped a bad message: {exc}")
+                logger.warning(f"{self._dialect.NAME} stream {self.stream_id or '?'}: dropped a bad message: {exc}")
 
 
-class TwilioSideLine:
-    """Twilio's end of a media stream, for the scripted prospect: it plays Twilio's role.
+class CarrierSideLine:
+    """The carrier's end of a media stream, for the scripted prospect: it plays Twilio's or Telnyx's role.
 
-    Sends ``connected``/``start``/``media``/``stop`` with Twilio's field shapes, plays the agent's
-    audio out at the speaking rate (a playout buffer, like the handset), drops it on ``clear``,
-    and echoes each ``mark`` once the audio before it has played — as Twilio does.
+    Sends ``connected``/``start``/``media``/``stop`` in the dialect's field shapes, plays the agent's
+    audio out at the speaking rate (a playout buffer, like the handset), drops it on ``clear``, and
+    echoes each ``mark`` once the audio before it has played (marks of dropped audio come back on
+    ``clear``, as Twilio does).
     """
 
     def __init__(
         self,
         ws: TextSocket,
+        dialect: ms.Dialect,
         *,
         parameters: dict[str, str] | None = None,
         conditions: LineConditions | None = None,
     ) -> None:
         self._ws = ws
+        self._dialect = dialect
         self._writer = _Writer(ws)
         self._incoming = Direction(conditions or LineConditions())
         self._parameters = parameters or {}
         self._seq = itertools.count(1)
         self._chunk = itertools.count(1)
         self._t0 = time.monotonic()
-        self.stream_sid = f"MZ{int(self._t0 * 1e6):032x}"[:34]
-        self.call_sid = "CA" + self.stream_sid[2:]
+        self.stream_id = f"MZ{int(self._t0 * 1e6):032x}"[:34]
+        self.call_id = "CA" + self.stream_id[2:]
         self._pending_marks: list[tuple[int, str]] = []
         self._queued = 0
         self._played = 0
@@ -194,21 +228,8 @@ class TwilioSideLine:
 
     async def open(self) -> None:
         """Send ``connected`` and ``start``."""
-        self._writer.put('{"event": "connected", "protocol": "Call", "version": "1.0.0"}')
-        start = {
-            "event": "start",
-            "sequenceNumber": str(next(self._seq)),
-            "streamSid": self.stream_sid,
-            "start": {
-                "accountSid": "AC" + "0" * 32,
-                "streamSid": self.stream_sid,
-                "callSid": self.call_sid,
-                "tracks": ["inbound"],
-                "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
-                "customParameters": self._parameters,
-            },
-        }
-        self._writer.put(json.dumps(start))
+        self._writer.put(self._dialect.carrier_connected())
+        self._writer.put(self._dialect.carrier_start(self.stream_id, self.call_id, next(self._seq), self._parameters))
 
     async def run(self) -> None:
         """Run the writer and the reader until either side hangs up."""
@@ -220,22 +241,12 @@ class TwilioSideLine:
             self._incoming.close()
 
     def send(self, payload: bytes) -> None:
-        """The prospect's audio, as a Twilio ``media`` message."""
+        """The prospect's audio, as the carrier's ``media`` message."""
         if self._hung_up or self._writer.closed:
             raise LineClosed
         elapsed_ms = int((time.monotonic() - self._t0) * 1000)
-        message = {
-            "event": "media",
-            "sequenceNumber": str(next(self._seq)),
-            "streamSid": self.stream_sid,
-            "media": {
-                "track": "inbound",
-                "chunk": str(next(self._chunk)),
-                "timestamp": str(elapsed_ms),
-                "payload": base64.b64encode(payload).decode("ascii"),
-            },
-        }
-        self._writer.put(json.dumps(message), audio=True)
+        message = self._dialect.carrier_media(self.stream_id, next(self._seq), next(self._chunk), elapsed_ms, payload)
+        self._writer.put(message, audio=True)
 
     async def recv(self) -> tuple[bytes, float]:
         """The agent's audio as the prospect hears it."""
@@ -245,58 +256,49 @@ class TwilioSideLine:
         return payload, play_at
 
     def clear(self) -> int:
-        """Twilio's side never clears the agent's audio on its own."""
+        """The carrier never clears the agent's audio on its own."""
         return 0
 
     def hangup(self) -> None:
-        """The prospect hangs up: Twilio sends ``stop`` and closes the socket."""
+        """The prospect hangs up: the carrier sends ``stop`` and closes the socket."""
         if self._hung_up:
             return
         self._hung_up = True
         if not self._writer.closed:
-            stop = {
-                "event": "stop",
-                "sequenceNumber": str(next(self._seq)),
-                "streamSid": self.stream_sid,
-                "stop": {"accountSid": "AC" + "0" * 32, "callSid": self.call_sid},
-            }
-            self._writer.put(json.dumps(stop))
+            self._writer.put(self._dialect.carrier_stop(self.stream_id, self.call_id, next(self._seq)))
         self._writer.close()
         self._incoming.close()
 
+    def _echo(self, name: str) -> None:
+        if not self._writer.closed:
+            self._writer.put(self._dialect.carrier_mark(self.stream_id, next(self._seq), name))
+
     def _echo_marks(self) -> None:
         while self._pending_marks and self._pending_marks[0][0] <= self._played:
-            _, name = self._pending_marks.pop(0)
-            if not self._writer.closed:
-                self._writer.put(tw.mark(self.stream_sid, name))
+            self._echo(self._pending_marks.pop(0)[1])
 
     async def _read(self) -> None:
         while True:
             try:
-                text = await self._ws.receive_text()
+                data = await self._ws.receive_text()
             except Exception:
                 self._writer.close()
                 self._incoming.close()
                 return
             try:
-                event = tw.parse_outbound(text)
-            except tw.ProtocolError as exc:
-                logger.warning(f"twilio simulator: the agent sent a bad message: {exc}")
+                kind, value = self._dialect.parse_outbound(data)
+            except ms.ProtocolError as exc:
+                logger.warning(f"{self._dialect.NAME} simulator: the agent sent a bad message: {exc}")
                 continue
-            kind, value = event
-            if kind == "media":
-                assert isinstance(value, bytes)
+            if kind == "media" and isinstance(value, bytes):
                 self._incoming.put(value)
                 self._queued += 1
-            elif kind == "mark":
-                assert isinstance(value, str)
+            elif kind == "mark" and isinstance(value, str):
                 self._pending_marks.append((self._queued, value))
                 self._echo_marks()
             elif kind == "clear":
                 self.cleared += 1
-                dropped = self._incoming.clear()
-                self._queued -= dropped
-                # Twilio returns the marks of the audio it dropped.
+                self._queued -= self._incoming.clear()
                 for _, name in self._pending_marks:
-                    self._writer.put(tw.mark(self.stream_sid, name))
+                    self._echo(name)
                 self._pending_marks.clear()
