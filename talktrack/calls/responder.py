@@ -132,6 +132,7 @@ class Responder(FrameProcessor):
             self._log.event("barge_in", heard=heard)
 
     async def _on_turn(self, frame: ProspectTurnFrame) -> None:
+        self._cancel_timer()
         self._prospect_speaking = False
         text = frame.text
         if not text:
@@ -174,6 +175,7 @@ class Responder(FrameProcessor):
 
     def _retract(self) -> None:
         """Undo the last turn: the brain's state, its transcript lines and its timings."""
+        self._cancel_timer()
         if self._checkpoint is None:
             return
         self._brain.rollback(self._checkpoint)

@@ -86,7 +86,8 @@ class CallSession:
         self.log = CallLog(agent=agent.agent_id, context=_context_dict(context))
         self.ledger = SpeechLedger()
         self.recorder = CallRecorder(self.log.t0)
-        self.brain = (brain_factory or _playbook_brain)(agent, context)
+        self._brain_factory = brain_factory or _playbook_brain
+        self.brain = self._brain_factory(agent, context)
         self.cache = agent.phrase_cache(settings.data_dir, engines.tts, RATE)
         self._task: PipelineWorker | None = None
         self._ended = False
@@ -104,7 +105,7 @@ class CallSession:
         started = time.monotonic()
         warmed = await asyncio.to_thread(self.agent.warm, self.cache, self.engines.tts)
         # A throwaway brain: asking for the opener must not move this call's conversation on.
-        opener = _playbook_brain(self.agent, self.context).opener()
+        opener = self._brain_factory(self.agent, self.context).opener()
         missing = [line for line in opener.lines if line not in self.cache]
         for line in missing:
             self.cache.put(line, await asyncio.to_thread(self.engines.tts.synthesize_at, line, RATE))
