@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -142,6 +142,29 @@ def digit(value: str) -> str:
     if len(value) != 1 or value not in "0123456789*#ABCD":
         raise ProtocolError(f"'dtmf.digit' must be one key, got {value!r}")
     return value
+
+
+def dispatch(data: str | bytes, parsers: Mapping[str, Callable[[Mapping[str, Any]], Event]]) -> Event:
+    """Parse a message with the parser its ``event`` names."""
+    msg = load_json(data)
+    event = msg.get("event")
+    parser = parsers.get(event) if isinstance(event, str) else None
+    if parser is None:
+        raise ProtocolError(f"unknown event {event!r}")
+    return parser(msg)
+
+
+def parse_agent_message(data: str) -> Outbound:
+    """What an agent sends (the same shape for both carriers): media, mark or clear."""
+    msg = load_json(data)
+    event = msg.get("event")
+    if event == "media":
+        return "media", b64decode(text(obj(msg, "media"), "payload"), "media.payload")
+    if event == "mark":
+        return "mark", text(obj(msg, "mark"), "name")
+    if event == "clear":
+        return "clear", None
+    raise ProtocolError(f"unknown event {event!r}")
 
 
 def load_json(data: str | bytes) -> Mapping[str, Any]:

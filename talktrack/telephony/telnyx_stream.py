@@ -17,7 +17,6 @@ from talktrack.telephony.media_stream import (
     Event,
     Mark,
     Media,
-    Outbound,
     ProtocolError,
     Start,
     Stop,
@@ -25,10 +24,11 @@ from talktrack.telephony.media_stream import (
     b64encode,
     counter,
     digit,
-    load_json,
+    dispatch,
     maybe_obj,
     obj,
     parameters,
+    parse_agent_message,
     text,
 )
 
@@ -84,12 +84,7 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any]], Event]] = {
 
 def parse(data: str | bytes) -> Event:
     """One WebSocket text message from Telnyx → its event."""
-    msg = load_json(data)
-    event = msg.get("event")
-    parser = _PARSERS.get(event) if isinstance(event, str) else None
-    if parser is None:
-        raise ProtocolError(f"unknown event {event!r}")
-    return parser(msg)
+    return dispatch(data, _PARSERS)
 
 
 # -- what an agent sends -------------------------------------------------------------------------
@@ -110,17 +105,8 @@ def clear(stream_id: str) -> str:
     return json.dumps({"event": "clear"})
 
 
-def parse_outbound(data: str) -> Outbound:
-    """One message an agent sends → (``media``, audio) | (``mark``, name) | (``clear``, None)."""
-    msg = load_json(data)
-    event = msg.get("event")
-    if event == "media":
-        return "media", b64decode(text(obj(msg, "media"), "payload"), "media.payload")
-    if event == "mark":
-        return "mark", text(obj(msg, "mark"), "name")
-    if event == "clear":
-        return "clear", None
-    raise ProtocolError(f"unknown event {event!r}")
+# What agents send has the same shape for both carriers.
+parse_outbound = parse_agent_message
 
 
 # -- what Telnyx sends (for the Telnyx-side simulator) ----------------------------------------------
