@@ -23,11 +23,13 @@ def bundled_scenario(name: str) -> Path:
 
 
 def _printer(started: float) -> Callable[[str, str], None]:
-    labels = {"agent": "Sarah   ", "prospect": "Prospect", "heard": "  (heard)"}
+    labels = {"agent": "Sarah   ", "prospect": "Prospect", "withdrawn": "Sarah   "}
 
     def on_event(who: str, text: str) -> None:
         if who == "heard":
             return
+        if who == "withdrawn":
+            text = "(stops: the prospect was still talking)"
         print(f"  {time.monotonic() - started:6.1f}s  {labels.get(who, who)}  {text}", flush=True)
 
     return on_event

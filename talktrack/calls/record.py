@@ -65,6 +65,11 @@ class CallLog:
             listener(line)
         return line
 
+    def changed(self, line: dict[str, Any]) -> None:
+        """Tell the listeners a transcript line was amended (withdrawn, cut short)."""
+        for listener in self.listeners:
+            listener(line)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form of the record."""
         listeners, self.listeners = self.listeners, []

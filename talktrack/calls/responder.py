@@ -191,6 +191,8 @@ class Responder(FrameProcessor):
                 break
         if self._agent_line is not None:
             self._agent_line["retracted"] = True
+            self._agent_line["heard"] = self._ledger.heard()
+            self._log.changed(self._agent_line)
         self._prospect_speaking = True
 
     # -- agent ------------------------------------------------------------------------------

@@ -45,8 +45,22 @@ class TurnPolicy:
     max_wait_s: float = 0.7
     # A finished-looking sentence that Smart Turn doubts gets this much more silence, not the full wait.
     sentence_wait_s: float = 0.25
+    # A lone lead-in word ("Sure," "Well," "Sorry,") usually starts a sentence: wait this much more,
+    # whatever Smart Turn says, rather than talk over the rest of it.
+    lead_in_wait_s: float = 0.2
     # Speech resuming this soon after a taken turn continues that turn (a mid-sentence pause).
     continuation_s: float = 0.8
+
+
+_LEAD_INS = frozenset(
+    "sure yes yeah yep well so okay ok sorry no right um uh and but oh hmm alright look honestly actually".split()
+)
+
+
+def is_lead_in(text: str) -> bool:
+    """A single word that more often opens a sentence than answers one on its own."""
+    words = re.findall(r"[a-z']+", text.lower())
+    return len(words) == 1 and words[0] in _LEAD_INS and not text.strip().endswith("?")
 
 
 def looks_like_sentence(text: str) -> bool:
@@ -186,13 +200,17 @@ class TurnTaker(FrameProcessor):
             fallback=stt.used_fallback,
             reason=reason or "wait",
         )
-        if reason is None:
-            sentence = looks_like_sentence(text)
-            limit = self._policy.sentence_wait_s if sentence else self._policy.max_wait_s
-            wait = paused_at + limit - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            reason = "sentence_wait" if sentence else "max_wait"
+        if is_lead_in(text):
+            reason, limit = "lead_in_wait", self._policy.lead_in_wait_s
+        elif reason is None and looks_like_sentence(text):
+            reason, limit = "sentence_wait", self._policy.sentence_wait_s
+        elif reason is None:
+            reason, limit = "max_wait", self._policy.max_wait_s
+        else:
+            limit = 0.0
+        wait = paused_at + limit - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
         if utterance != self._utterance:
             return
         self._last_turn = (

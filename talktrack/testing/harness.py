@@ -67,9 +67,7 @@ async def simulate_call(
         await asyncio.gather(session.prepare(), asyncio.to_thread(caller.prepare))
         if on_event:
             # Agent lines as the engine decides them; the prospect's as the agent's STT heard them.
-            session.log.listeners.append(
-                lambda entry: on_event("agent" if entry["role"] == "agent" else "heard", entry["text"])
-            )
+            session.log.listeners.append(lambda entry: on_event(_who(entry), entry["text"]))
         agent_side = session.run()
     else:
         await asyncio.to_thread(caller.prepare)
@@ -86,3 +84,10 @@ async def simulate_call(
     if save_to is not None and session is not None:
         session.save(save_to)
     return SimulatedCall(log=log, caller=report, session=session, scripted=caller)
+
+
+def _who(entry: dict[str, object]) -> str:
+    """How a transcript entry is reported: the agent's lines, withdrawn replies, what the agent heard."""
+    if entry["role"] != "agent":
+        return "heard"
+    return "withdrawn" if entry.get("retracted") else "agent"

@@ -1,6 +1,6 @@
 import pytest
 
-from talktrack.calls.turn_taker import TurnPolicy, looks_like_sentence, transcript_says_done
+from talktrack.calls.turn_taker import TurnPolicy, is_lead_in, looks_like_sentence, transcript_says_done
 
 
 @pytest.mark.parametrize(
@@ -34,3 +34,20 @@ def test_transcript_breaks_smart_turn_ties(text, reason):
 )
 def test_a_finished_looking_sentence_waits_less_than_a_fragment(text, sentence):
     assert looks_like_sentence(text) is sentence
+
+
+@pytest.mark.parametrize(
+    ("text", "lead_in"),
+    [
+        ("Sure.", True),
+        ("Well,", True),
+        ("Sorry.", True),
+        ("Yes.", True),
+        ("Hello?", False),
+        ("Sure, go ahead.", False),
+        ("Forty.", False),
+        ("", False),
+    ],
+)
+def test_a_lone_lead_in_word_waits_for_the_rest_of_the_sentence(text, lead_in):
+    assert is_lead_in(text) is lead_in
