@@ -14,7 +14,7 @@ from talktrack.calls.agent import Agent, bundled_agent_dir
 from talktrack.calls.engines import SpeechEngines
 from talktrack.calls.record import CallLog
 from talktrack.calls.session import CallSession
-from talktrack.errors import TalkTrackError
+from talktrack.errors import ConfigError, TalkTrackError
 from talktrack.settings import Settings
 from talktrack.telephony import telnyx_stream, twilio_stream, twilio_webhook
 from talktrack.telephony.media_stream import Dialect
@@ -39,7 +39,7 @@ class Agents:
         if agent_id not in self._loaded:
             folder = (self.root / agent_id).resolve()
             if folder.parent != self.root.resolve():
-                raise TalkTrackError(f"agent id {agent_id!r} is not a plain name", fix="use the agent folder's name")
+                raise ConfigError(f"agent id {agent_id!r} is not a plain name", fix="use the agent folder's name")
             self._loaded[agent_id] = Agent.load(folder)
         return self._loaded[agent_id]
 

@@ -21,6 +21,11 @@ def resample(samples: npt.NDArray[np.generic], src_rate: int, dst_rate: int) -> 
     return as_float
 
 
+def float_at(pcm: npt.NDArray[np.int16], src_rate: int, dst_rate: int) -> npt.NDArray[np.float32]:
+    """int16 samples → float32 in [-1, 1) at ``dst_rate`` (what the speech models take)."""
+    return np.asarray(resample(pcm.astype(np.float32) / 32768.0, src_rate, dst_rate), dtype=np.float32)
+
+
 class StreamResampler:
     """Resampler for a continuous stream of int16 chunks (keeps filter state between chunks)."""
 

@@ -61,12 +61,11 @@ class CallLog:
         """Append a transcript line and return it (so a barge-in can truncate it)."""
         line = {"t": self.rel(t), "role": role, "text": text, **extra}
         self.transcript.append(line)
-        for listener in self.listeners:
-            listener(line)
+        self.changed(line)
         return line
 
     def changed(self, line: dict[str, Any]) -> None:
-        """Tell the listeners a transcript line was amended (withdrawn, cut short)."""
+        """Tell the listeners about a new or amended (withdrawn, cut short) transcript line."""
         for listener in self.listeners:
             listener(line)
 

@@ -25,7 +25,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
-from talktrack.audio.resample import resample
+from talktrack.audio.resample import float_at
 from talktrack.calls.frames import ProspectOnsetFrame, ProspectTurnFrame, TurnRetractedFrame
 from talktrack.calls.record import CallLog
 from talktrack.speech.endpointing import Endpointer, EndpointSettings, EventKind, SpeechEvent
@@ -178,7 +178,7 @@ class TurnTaker(FrameProcessor):
         self._spec = None
 
     async def _speculate(self, utterance: int, audio8k: np.ndarray, speech_end: float, paused_at: float) -> None:
-        audio = resample(audio8k.astype(np.float32) / 32768.0, self._rate, MODEL_RATE)
+        audio = float_at(audio8k, self._rate, MODEL_RATE)
         started = time.monotonic()
 
         async def timed(fn: Any, *args: Any) -> tuple[Any, float]:

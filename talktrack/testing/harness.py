@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from talktrack.audio.resample import resample
+from talktrack.audio.resample import float_at
 from talktrack.brain.context import CallContext
 from talktrack.calls.agent import Agent
 from talktrack.calls.engines import SpeechEngines
@@ -77,8 +77,7 @@ async def simulate_call(
         stt = engines.stt
 
         def text_of(pcm8k: np.ndarray) -> str:
-            audio = np.asarray(resample(pcm8k.astype(np.float32) / 32768.0, RATE, 16000), dtype=np.float32)
-            return stt.transcribe(audio).text
+            return stt.transcribe(float_at(pcm8k, RATE, 16000)).text
 
         await asyncio.to_thread(caller.transcribe_agent, text_of)
     if save_to is not None and session is not None:

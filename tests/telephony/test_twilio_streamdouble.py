@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from talktrack.api.app import create_app
-from talktrack.audio.resample import resample
+from talktrack.audio.resample import float_at
 from talktrack.testing.scenario import Voice
 from talktrack.testing.stream_harness import serve_app
 from talktrack.testing.voices import prospect_voice
@@ -65,5 +65,5 @@ async def test_streamdouble_hears_the_opener_after_its_hello(engines, settings, 
     with wave.open(str(reply)) as w:
         heard = np.frombuffer(w.readframes(w.getnframes()), np.int16)
         rate = w.getframerate()
-    text = engines.stt.transcribe(resample(heard.astype(np.float32) / 32768.0, rate, 16000)).text.lower()
+    text = engines.stt.transcribe(float_at(heard, rate, 16000)).text.lower()
     assert "sarah" in text or "backbeam" in text or "dana" in text, text
