@@ -30,6 +30,23 @@ class Settings(BaseSettings):
     twilio_account_sid: str | None = None
     twilio_from_number: str | None = None  # the Twilio number outbound calls come from (E.164)
     twilio_api_base_url: str | None = None  # another REST endpoint speaking Twilio's API (tests, regions)
+    telnyx_api_key: str | None = None  # v2 API key (Bearer) to dial, answer, hang up and send keys
+    telnyx_public_key: str | None = None  # base64 ed25519 key from the portal; when set, bad/stale webhooks get 403
+    telnyx_connection_id: str | None = None  # Call Control application id outbound calls use
+    telnyx_from_number: str | None = None  # the Telnyx number outbound calls come from (E.164)
+    telnyx_api_base_url: str | None = None  # another endpoint speaking Telnyx's API (tests); host only, no /v2
+    # Inbound routing for every transport: called number or SIP user -> agent id, else the default agent.
+    agent_routes: str = ""  # "1001=backbeam,+13125550100=backbeam"
+    default_agent: str | None = "backbeam"  # unset: calls to numbers not in agent_routes are refused
+    # SIP (our own edge: inbound calls to `talktrack serve`, outbound through a trunk)
+    sip_enabled: bool = True  # `talktrack serve` also listens for SIP
+    sip_host: str = "127.0.0.1"  # address to bind SIP and RTP to
+    sip_port: int = 5060
+    sip_public_host: str | None = None  # the address peers should send SIP and RTP to (behind NAT)
+    sip_trunk: str | None = None  # host[:port] of the trunk or proxy outbound calls go through
+    sip_username: str | None = None  # digest credentials for the trunk
+    sip_password: str | None = None
+    sip_caller_id: str = "talktrack"  # the From user of outbound calls (often your number)
     # Conversation
     listen_first_s: float = 2.0
     reprompt_after_s: float = 6.0

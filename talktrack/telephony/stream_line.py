@@ -11,13 +11,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+import numpy as np
 from loguru import logger
 
+from talktrack.audio.dtmf import dtmf_tones
 from talktrack.audio.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
 from talktrack.telephony import media_stream as ms
-from talktrack.telephony.simline import Direction, LineClosed, LineConditions
+from talktrack.telephony.simline import FRAME_BYTES, Direction, LineClosed, LineConditions
 
 
 class TextSocket(Protocol):
@@ -82,9 +85,12 @@ _REORDER_DEPTH = 3
 class StreamLine:
     """The agent's end of a carrier media stream (Twilio ``<Connect><Stream>``, Telnyx RTP mode)."""
 
-    def __init__(self, ws: TextSocket, dialect: ms.Dialect) -> None:
+    def __init__(
+        self, ws: TextSocket, dialect: ms.Dialect, *, send_keys: Callable[[str, str], Awaitable[None]] | None = None
+    ) -> None:
         self._ws = ws
         self._dialect = dialect
+        self._send_keys = send_keys  # the carrier's own command for keys (Telnyx send_dtmf), if any
         self._writer = _Writer(ws)
         self.start: ms.Start | None = None
         self.digits: asyncio.Queue[str] = asyncio.Queue()
@@ -124,6 +130,21 @@ class StreamLine:
         if self._alaw:
             payload = alaw_encode(ulaw_decode(payload))
         self._writer.put(self._dialect.media(self.stream_id, payload), audio=True)
+
+    async def send_dtmf(self, digits: str) -> None:
+        """Press keys: through the carrier's command when it has one, else as in-band tones in the audio."""
+        if self._closed or self.start is None:
+            raise LineClosed
+        if self._send_keys is not None:
+            await self._send_keys(self.start.call_id, digits)
+            return
+        pcm = dtmf_tones(digits)
+        pcm = np.concatenate([pcm, np.zeros(-pcm.size % FRAME_BYTES, dtype=np.int16)])
+        for i in range(0, pcm.size, FRAME_BYTES):
+            frame = pcm[i : i + FRAME_BYTES]
+            payload = alaw_encode(frame) if self._alaw else ulaw_encode(frame)
+            # Not marked as audio: a barge-in ``clear`` must not cut a key press in half.
+            self._writer.put(self._dialect.media(self.stream_id, payload))
 
     def mark(self, name: str) -> None:
         """Ask the carrier to report when everything sent so far has played."""

@@ -49,7 +49,7 @@ def _start(msg: Mapping[str, Any]) -> Start:
         encoding=_ENCODINGS.get(encoding, encoding),
         sample_rate=rate,
         channels=channels,
-        parameters=parameters(start.get("custom_parameters"), "custom_parameters"),
+        parameters=start_parameters(start),
     )
 
 
@@ -144,3 +144,36 @@ def carrier_stop(stream_id: str, call_id: str, seq: int) -> str:
     """Telnyx's last message."""
     stop = {"user_id": "00000000-0000-0000-0000-000000000000", "call_control_id": call_id}
     return json.dumps({"event": "stop", "sequence_number": str(seq), "stream_id": stream_id, "stop": stop})
+
+
+# -- custom data for Call Control calls ----------------------------------------------------------
+# Dial and answer cannot set ``custom_parameters`` (only ``streaming_start`` can); what they can set
+# is ``client_state``, which Telnyx echoes in the stream's ``start`` and in every webhook of the call.
+# We carry the stream parameters there as base64 JSON.
+
+def encode_client_state(parameters: Mapping[str, str]) -> str:
+    """Stream parameters as a ``client_state`` value: base64 of a compact JSON object."""
+    text = json.dumps(dict(parameters), separators=(",", ":"), sort_keys=True)
+    # Standard base64 without line breaks: Telnyx cuts client_state at the first newline.
+    return b64encode(text.encode("utf-8"))
+
+
+def client_state_parameters(value: object) -> dict[str, str]:
+    """The parameters in a ``client_state`` we wrote; empty for none or one another application set."""
+    if not isinstance(value, str) or not value:
+        return {}
+    try:
+        decoded = json.loads(b64decode(value, "client_state").decode("utf-8"))
+    except (ProtocolError, UnicodeDecodeError, ValueError, RecursionError):
+        return {}
+    if not isinstance(decoded, dict) or not all(isinstance(v, str) for v in decoded.values()):
+        return {}
+    return {str(k): v for k, v in decoded.items()}
+
+
+def start_parameters(start: Mapping[str, Any]) -> dict[str, str]:
+    """All custom data of a ``start`` object: ``client_state`` parameters, then ``custom_parameters`` over them."""
+    return {
+        **client_state_parameters(start.get("client_state")),
+        **parameters(start.get("custom_parameters"), "custom_parameters"),
+    }

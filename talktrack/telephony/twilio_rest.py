@@ -54,13 +54,20 @@ def place_call(
     client = Client(settings.twilio_account_sid, settings.twilio_auth_token)
     if settings.twilio_api_base_url:
         client.api.base_url = settings.twilio_api_base_url
-    extra = {"machine_detection": machine_detection} if machine_detection else {}
+    # Call progress (and the answering-machine verdict) come back to /telephony/twilio/status.
+    status = f"{settings.public_url.rstrip('/')}/telephony/twilio/status?{urlencode({'agent_id': agent_id})}"
+    extra: dict[str, object] = {}
+    if machine_detection:
+        extra = {"machine_detection": machine_detection, "async_amd": "true", "async_amd_status_callback": status}
     try:
         call = client.calls.create(
             to=check_number(to),
             from_=check_number(settings.twilio_from_number, "TALKTRACK_TWILIO_FROM_NUMBER"),
             url=webhook,
             method="POST",
+            status_callback=status,
+            status_callback_event=["initiated", "ringing", "answered", "completed"],
+            status_callback_method="POST",
             **extra,
         )
     except TwilioException as exc:

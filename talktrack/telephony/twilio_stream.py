@@ -140,3 +140,9 @@ def carrier_stop(stream_id: str, call_id: str, seq: int) -> str:
     """Twilio's last message."""
     stop = {"accountSid": _ACCOUNT, "callSid": call_id}
     return json.dumps({"event": "stop", "sequenceNumber": str(seq), "streamSid": stream_id, "stop": stop})
+
+
+# Keys the agent presses: Twilio's bidirectional streams accept only ``media``, ``mark`` and ``clear``
+# from us; there is no message that sends DTMF (ConversationRelay's ``sendDigits`` is another product,
+# and updating the call's TwiML with ``<Play digits>`` would end the ``<Connect><Stream>``). So
+# StreamLine sends keys in-band, as tones in the μ-law audio, which G.711 carries intact.

@@ -1,6 +1,7 @@
 """The agent's media-stream line end on a scripted socket: ordering, A-law, bad frames, hang-up."""
 
 import asyncio
+import base64
 import json
 
 import numpy as np
@@ -107,3 +108,35 @@ async def test_clear_drops_unsent_audio_and_tells_the_carrier():
     line.hangup()
     await writer
     assert [json.loads(m)["event"] for m in sock.sent] == ["clear"]
+
+
+async def test_keys_go_in_band_on_twilio_and_survive_a_barge_in():
+    from talktrack.audio.dtmf import DtmfDetector
+
+    sock = ScriptedSocket([tw.carrier_start("MZ", "CA", 1, {})])
+    line = StreamLine(sock, tw)
+    await line.accept()
+    await line.send_dtmf("58")
+    assert line.clear() == 0  # key tones are not agent speech: a barge-in keeps them
+    writer = asyncio.create_task(line.run())
+    line.hangup()
+    await writer
+    media = [json.loads(m) for m in sock.sent if json.loads(m)["event"] == "media"]
+    pcm = ulaw_decode(b"".join(base64.b64decode(m["media"]["payload"]) for m in media))
+    assert DtmfDetector().process(pcm) == ["5", "8"]
+
+
+async def test_keys_use_the_carriers_command_when_there_is_one():
+    pressed: list[tuple[str, str]] = []
+
+    async def send_keys(call_id: str, digits: str) -> None:
+        pressed.append((call_id, digits))
+
+    sock = ScriptedSocket([tx.carrier_start("st-1", "v3:call", 1, {})])
+    line = StreamLine(sock, tx, send_keys=send_keys)
+    await line.accept()
+    await line.send_dtmf("1#")
+    assert pressed == [("v3:call", "1#")]
+    line.hangup()
+    with pytest.raises(LineClosed):
+        await line.send_dtmf("2")

@@ -78,6 +78,10 @@ async def test_place_call_sends_what_twilio_expects(tmp_path):
     form = request["form"]
     assert (form["To"], form["From"], form["Method"]) == ("+13125550142", "+13125550100", "POST")
     assert form["MachineDetection"] == "DetectMessageEnd"
+    status = urlparse(form["StatusCallback"])
+    assert (status.netloc, status.path) == ("agent.example.com", "/telephony/twilio/status")
+    assert form["StatusCallbackMethod"] == "POST" and form["AsyncAmd"] == "true"
+    assert form["AsyncAmdStatusCallback"] == form["StatusCallback"]
     url = urlparse(form["Url"])
     assert (url.netloc, url.path) == ("agent.example.com", "/telephony/twilio/voice")
     assert parse_qs(url.query) == {"agent_id": ["backbeam"], "prospect_name": ["Dana Whitfield"]}
