@@ -4,7 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := espeak-ng
-TEST_PACKAGES := asterisk-core-sounds-en-wav asterisk-core-sounds-en asterisk-core-sounds-es-wav asterisk-core-sounds-es
+TEST_PACKAGES := asterisk-core-sounds-en-wav asterisk-core-sounds-en asterisk-core-sounds-es-wav asterisk-core-sounds-es \
+	sip-tester baresip-core linphone-cli tshark sox libsox-fmt-all chromium chromium-driver
 
 .PHONY: demo test install system-deps test-deps lint bench-latency bench-capacity clean
 
@@ -24,7 +25,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev,multilingual]'
 	touch $(STAMP)
 
-# Debian packages: espeak-ng voices the scripted prospect; the asterisk sound sets are real human speech for tests.
+# Debian packages: espeak-ng voices the scripted prospect; for tests, the asterisk sound sets are real human
+# speech, and SIPp, baresip, linphonec, tshark and Chromium are the real peers of the interop tests.
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then ./scripts/apt-install.sh $$missing; fi

@@ -90,6 +90,7 @@ class CallSession:
         self.brain = self._brain_factory(agent, context)
         self.cache = agent.phrase_cache(settings.data_dir, engines.tts, RATE)
         self._task: PipelineWorker | None = None
+        self._warming: asyncio.Task[int] | None = None
         self._ended = False
         self.responder = Responder(
             brain=self.brain,
@@ -100,18 +101,28 @@ class CallSession:
             end_call=self.end,
         )
 
-    async def prepare(self) -> None:
-        """Work done while the phone rings: fixed phrases and the personalised opener."""
+    async def prepare(self, *, all_phrases: bool = False) -> None:
+        """Work done while the phone rings: the personalised opener, then the agent's fixed phrases.
+
+        Only the opener is needed to answer. Fixed phrases missing from the cache (an agent's first
+        call: the cache persists) keep being synthesized in the background unless ``all_phrases``.
+        """
         started = time.monotonic()
-        warmed = await asyncio.to_thread(self.agent.warm, self.cache, self.engines.tts)
         # A throwaway brain: asking for the opener must not move this call's conversation on.
         opener = self._brain_factory(self.agent, self.context).opener()
-        missing = [line for line in opener.lines if line not in self.cache]
+        synthesized = await self._synthesize(opener.lines)
+        if all_phrases:
+            synthesized += await self._synthesize(self.agent.playbook.fixed_lines())
+        else:
+            self._warming = asyncio.create_task(self._synthesize(self.agent.playbook.fixed_lines()))
+        self.log.event("prepared", synthesized=synthesized, ms=round((time.monotonic() - started) * 1000.0, 1))
+
+    async def _synthesize(self, lines: list[str]) -> int:
+        """Put the lines missing from the phrase cache into it, one at a time; returns how many."""
+        missing = [line for line in dict.fromkeys(lines) if line not in self.cache]
         for line in missing:
             self.cache.put(line, await asyncio.to_thread(self.engines.tts.synthesize_at, line, RATE))
-        self.log.event(
-            "prepared", synthesized=warmed + len(missing), ms=round((time.monotonic() - started) * 1000.0, 1)
-        )
+        return len(missing)
 
     async def run(self) -> CallLog:
         """Run the call to its end and return the record (also after errors)."""
@@ -142,17 +153,29 @@ class CallSession:
         self.log.event("answered")
         runner = WorkerRunner(handle_sigint=False)
         await runner.add_workers(self._task)
+        digits = asyncio.create_task(self._log_digits())
         try:
             await asyncio.wait_for(runner.run(), self.max_duration_s)
         except TimeoutError:
             self.log.event("max_duration")
             self.log.outcome = "max_duration"
         finally:
+            digits.cancel()
             self.line.hangup()
+            if self._warming is not None:
+                self._warming.cancel()  # what it synthesized so far stays in the cache
             self.log.ended_at = time.time()
             if self.log.outcome == "in_progress":
                 self.log.outcome = self.responder.outcome or "completed"
         return self.log
+
+    async def _log_digits(self) -> None:
+        """Keys the prospect pressed (lines that carry DTMF have a ``digits`` queue) go into the record."""
+        queue: asyncio.Queue[str] | None = getattr(self.line, "digits", None)
+        if queue is None:
+            return
+        while True:
+            self.log.event("dtmf", digit=await queue.get())
 
     async def end(self, outcome: str, grace_s: float = 0.0) -> None:
         """Hang up from the agent's side after ``grace_s`` (lets the last frames play)."""

@@ -64,7 +64,7 @@ async def simulate_call(
     if agent_runner is None:
         session = CallSession(agent, context, line.agent, engines, settings)
         # "Ringing": the opener and fixed phrases are synthesized before anyone answers.
-        await asyncio.gather(session.prepare(), asyncio.to_thread(caller.prepare))
+        await asyncio.gather(session.prepare(all_phrases=True), asyncio.to_thread(caller.prepare))
         if on_event:
             # Agent lines as the engine decides them; the prospect's as the agent's STT heard them.
             session.log.listeners.append(lambda entry: on_event(_who(entry), entry["text"]))
