@@ -117,7 +117,8 @@ class Baresip:
         return f"sip:prospect@127.0.0.1:{self.sip_port}"
 
     async def start(self, *, dial: str | None = None, seconds: float = 20.0) -> None:
-        args = ["baresip", "-f", str(self.folder), "-t", str(int(seconds))]
+        # -v: baresip logs the RFC 4733 events it receives ("received event: '3'").
+        args = ["baresip", "-v", "-f", str(self.folder), "-t", str(int(seconds))]
         if dial:
             args += ["-e", f"/dial {dial}"]
         self.proc = await asyncio.create_subprocess_exec(

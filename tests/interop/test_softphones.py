@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import re
 import shutil
 
 import numpy as np
@@ -105,6 +106,26 @@ async def test_agent_calls_linphone(tmp_path, engines, settings):
     assert log.outcome == "prospect_hung_up"
 
 
+@pytest.mark.skipif(shutil.which("linphonec") is None, reason="linphonec (Debian linphone-cli) is not installed")
+async def test_linphone_calls_the_agent(tmp_path, engines, settings):
+    wav = prospect_wav(tmp_path, PROSPECT, pad_s=16)
+    phone = Linphone(tmp_path / "linphone", wav)
+    await phone.start()
+    async with serve_sip(settings, engines) as service:
+        try:
+            await phone.command(f"call sip:backbeam@127.0.0.1:{service.endpoint.port}")
+            await asyncio.sleep(11)
+            await phone.command("terminate")
+            log = await wait_record(service)
+        finally:
+            await phone.quit()
+    prospect = " ".join(line["text"].lower() for line in log.transcript if line["role"] == "prospect")
+    assert "jordan" in prospect or "hello" in prospect, log.transcript
+    text = heard_text(engines, phone.heard())
+    assert any(w in text for w in AGENT_WORDS), text
+    assert log.outcome == "prospect_hung_up"
+
+
 pjsua = pytest.mark.skipif(importlib.util.find_spec("pjsua2") is None, reason="pjsua2-python is not installed")
 
 
@@ -158,3 +179,29 @@ async def test_digits_and_audio_to_pjsua(tmp_path):
 
     mic = np.concatenate([ulaw_decode(p) for p in heard])
     assert rms_dbfs(mic) > -45, "we heard nothing from pjsua's microphone"
+
+
+@pytest.mark.skipif(
+    shutil.which("baresip") is None or shutil.which("linphonec") is None, reason="baresip or linphonec is missing"
+)
+async def test_our_rfc4733_keys_reach_baresip_and_linphone(tmp_path):
+    wav = prospect_wav(tmp_path, "Hello?", pad_s=8)
+    bare = Baresip(tmp_path / "baresip", wav)
+    linphone = Linphone(tmp_path / "linphone", wav)
+    await bare.start(seconds=12)
+    await linphone.start()
+    try:
+        async with SipEndpoint(host="127.0.0.1", port=0) as ep:
+            for uri in (bare.uri, linphone.uri):
+                call = await ep.dial(uri)
+                await ep.wait_answer(call, ring_s=5)
+                await asyncio.sleep(0.5)
+                await call.send_dtmf("37#")
+                await asyncio.sleep(0.5)
+                call.hangup()
+        await asyncio.sleep(0.5)
+    finally:
+        bare.kill()
+        await linphone.quit()
+    assert re.findall(r"received event: '(.)' \(end=0\)", bare.output()) == ["3", "7", "#"]
+    assert re.findall(r"Receiving tone (.) from", linphone.output()) == ["3", "7", "#"]
