@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     sip_username: str | None = None  # digest credentials for the trunk
     sip_password: str | None = None
     sip_caller_id: str = "talktrack"  # the From user of outbound calls (often your number)
+    sip_register: bool = False  # `talktrack serve` registers with the trunk so it sends inbound calls here
     # Conversation
     listen_first_s: float = 2.0
     reprompt_after_s: float = 6.0

@@ -172,6 +172,7 @@ class SipEndpoint:
         self._timer_task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._pending_lines: list[asyncio.Task[None]] = []
+        self._registrations: asyncio.Queue[ev.Registered | ev.RegistrationFailed] = asyncio.Queue()
 
     async def start(self) -> SipEndpoint:
         """Bind the SIP socket and start the timer loop."""
@@ -251,6 +252,26 @@ class SipEndpoint:
         status, reason = call.failure or (487, call.end_reason)
         raise SipCallFailed(status, reason)
 
+    async def register(
+        self, registrar: str, *, proxy: Address | None = None, expires: int = 3600, within_s: float = 10.0
+    ) -> int:
+        """Register our contact with a trunk or PBX (digest on challenge; refreshed before it expires).
+
+        Returns the expiry the registrar granted; SipCallFailed when it refuses or does not answer.
+        """
+        agent = self._require_agent()
+        while not self._registrations.empty():
+            self._registrations.get_nowait()
+        agent.register(registrar, proxy=proxy, expires=expires)
+        self._pump()
+        try:
+            event = await asyncio.wait_for(self._registrations.get(), within_s)
+        except TimeoutError:
+            raise SipCallFailed(408, f"no answer from the registrar {registrar}") from None
+        if isinstance(event, ev.RegistrationFailed):
+            raise SipCallFailed(event.status, f"registration refused: {event.reason}")
+        return event.expires
+
     # -- internals ---------------------------------------------------------------------------
 
     def _require_agent(self) -> SipAgent:
@@ -295,6 +316,11 @@ class SipEndpoint:
             task = asyncio.get_running_loop().create_task(self._incoming_call(event))
             self._pending_lines.append(task)
             task.add_done_callback(self._pending_lines.remove)
+            return
+        if isinstance(event, (ev.Registered, ev.RegistrationFailed)):
+            level = "info" if isinstance(event, ev.Registered) else "warning"
+            logger.log(level.upper(), f"sip: registration at {event.registrar}: {event}")
+            self._registrations.put_nowait(event)
             return
         if isinstance(event, ev.MessageRejected):
             self.rejected += 1

@@ -173,3 +173,21 @@ async def test_rejections_reach_the_caller(tmp_path, status):
     assert failed.value.status == int(status.split()[0])
     assert failed.value.fix
     assert await asyncio.wait_for(proc.wait(), 10) == 0
+
+
+@pytest.mark.parametrize(("password", "granted"), [("s3cret", 120), ("wrong", None)])
+async def test_register_with_a_digest_registrar(tmp_path, password, granted):
+    sipp_port = free_udp_port()
+    proc = await start_sipp(
+        ["-sf", str(SCENARIOS / "uas_register.xml"), "-i", "127.0.0.1", "-p", str(sipp_port), "-m", "1",
+         "-key", "user", "talktrack", "-key", "secret", "s3cret", "-timeout", "20s"],
+        tmp_path,
+    )
+    async with SipEndpoint(host="127.0.0.1", port=0, credentials=Credentials("talktrack", password)) as ep:
+        if granted is None:
+            with pytest.raises(SipCallFailed) as refused:
+                await ep.register(f"sip:127.0.0.1:{sipp_port}", expires=300)
+            assert refused.value.status == 403
+        else:
+            assert await ep.register(f"sip:127.0.0.1:{sipp_port}", expires=300) == granted
+    await asyncio.wait_for(proc.wait(), 10)
