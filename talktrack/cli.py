@@ -34,27 +34,48 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from talktrack.api.app import create_app
+    from talktrack.serve import serve
     from talktrack.settings import Settings
 
     settings = Settings()
-    print(f"talktrack serve: http://{args.host}:{args.port}  (Twilio voice webhook: POST /telephony/twilio/voice)")
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", ws_ping_interval=None)
-    return 0
+    if args.no_sip:
+        settings.sip_enabled = False
+    if args.sip_port is not None:
+        settings.sip_port = args.sip_port
+    return asyncio.run(serve(settings, host=args.host, port=args.port))
 
 
 def _cmd_call(args: argparse.Namespace) -> int:
     from talktrack.settings import Settings
-    from talktrack.telephony.twilio_rest import place_call
 
     context = {k: v for k, v in (("prospect_name", args.prospect_name), ("company", args.company)) if v}
+    if args.transport == "sip":
+        from talktrack.serve import call_over_sip
+
+        return asyncio.run(call_over_sip(Settings(), to=args.to, agent_id=args.agent, context=context))
+    if args.transport == "telnyx":
+        from talktrack.telephony import telnyx_rest
+
+        call_id = asyncio.run(
+            telnyx_rest.place_call(
+                Settings(), to=args.to, agent_id=args.agent, context=context, machine_detection=args.machine_detection
+            )
+        )
+        print(f"call placed: {call_id} (Telnyx dials {args.to}; when answered it streams to the agent)")
+        return 0
+    from talktrack.telephony.twilio_rest import place_call
+
     sid = place_call(
         Settings(), to=args.to, agent_id=args.agent, context=context, machine_detection=args.machine_detection
     )
     print(f"call placed: {sid} (Twilio dials {args.to}; when answered it fetches the agent's TwiML)")
     return 0
+
+
+def _transports(text: str) -> str:
+    from talktrack.bench.latency import parse_transports
+
+    return ",".join(parse_transports(text))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,18 +90,28 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", type=Path, default=None, help="where recordings and records go")
     demo.set_defaults(func=_cmd_demo)
 
-    serve = sub.add_parser("serve", help="run the HTTP/WebSocket server (Twilio webhook and media stream)")
+    serve = sub.add_parser("serve", help="run the server: HTTP API, Twilio/Telnyx endpoints, softphone page, SIP")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--sip-port", type=int, default=None, help="SIP UDP port (default TALKTRACK_SIP_PORT, 5060)")
+    serve.add_argument("--no-sip", action="store_true", help="do not listen for SIP calls")
     serve.set_defaults(func=_cmd_serve)
 
-    call = sub.add_parser("call", help="place an outbound call (Twilio); `talktrack serve` must be reachable")
-    call.add_argument("--transport", choices=["twilio"], default="twilio")
-    call.add_argument("--to", required=True, help="the prospect's number, E.164 (+13125550142)")
+    call = sub.add_parser(
+        "call", help="place an outbound call: Twilio or Telnyx (`talktrack serve` must be reachable), or SIP"
+    )
+    call.add_argument("--transport", choices=["twilio", "telnyx", "sip"], default="twilio")
+    call.add_argument(
+        "--to", required=True, help="the prospect: E.164 number (+13125550142), or for SIP also sip:user@host[:port]"
+    )
     call.add_argument("--agent", default="backbeam", help="agent id (a folder under TALKTRACK_AGENTS_DIR)")
     call.add_argument("--prospect-name", default=None)
     call.add_argument("--company", default=None)
-    call.add_argument("--machine-detection", choices=["Enable", "DetectMessageEnd"], default=None)
+    call.add_argument(
+        "--machine-detection",
+        default=None,
+        help="carrier answering-machine detection: Twilio Enable|DetectMessageEnd, Telnyx detect|detect_beep|…",
+    )
     call.set_defaults(func=_cmd_call)
 
     bench = sub.add_parser("bench", help="benchmarks that print p50/p95 and a JSON line")
@@ -89,9 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeat", type=int, default=1, help="run each scenario this many times")
     bench.add_argument(
         "--transport",
-        choices=["sim", "sim,twilio", "sim,telnyx", "sim,twilio,telnyx"],
+        type=_transports,
         default="sim",
-        help="latency: the simulated line, and the Twilio/Telnyx media-stream endpoints in the same run",
+        help="latency: comma list of sim, twilio, telnyx, sip, webrtc (the simulated line always runs as reference)",
     )
     bench.add_argument("--no-baseline", action="store_true", help="skip the stock-Pipecat baseline peer")
     bench.add_argument("--max-calls", type=int, default=16, help="capacity: the largest N to try")

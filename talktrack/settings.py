@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     sip_password: str | None = None
     sip_caller_id: str = "talktrack"  # the From user of outbound calls (often your number)
     sip_register: bool = False  # `talktrack serve` registers with the trunk so it sends inbound calls here
+    # WebRTC softphone
+    webrtc_loopback_only: bool = False  # offer only 127.0.0.1 ICE candidates (tests in a private network namespace)
     # Conversation
     listen_first_s: float = 2.0
     reprompt_after_s: float = 6.0

@@ -115,3 +115,18 @@ def test_call_to_a_bad_number_is_refused(tmp_path):
         "TALKTRACK_TWILIO_API_BASE_URL": "http://127.0.0.1:9",
     }
     assert_clean_error(run("call", "--to", "call-me-maybe", env=env), "call-me-maybe", "E.164")
+
+
+def test_sip_call_to_a_number_without_a_trunk(tmp_path):
+    result = run("call", "--transport", "sip", "--to", "+13125550142", env={"TALKTRACK_DATA_DIR": str(tmp_path)})
+    assert_clean_error(result, "no SIP trunk", "TALKTRACK_SIP_TRUNK")
+
+
+def test_serve_with_the_sip_port_taken(tmp_path):
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        result = run("serve", "--port", "0", "--sip-port", str(port), env={"TALKTRACK_DATA_DIR": str(tmp_path)})
+    assert_clean_error(result, "cannot listen for SIP", str(port))

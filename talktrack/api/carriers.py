@@ -17,6 +17,7 @@ from email.utils import parsedate_to_datetime
 from fastapi import APIRouter, Request, Response
 from loguru import logger
 
+from talktrack.api.urls import public_url
 from talktrack.calls.agent import parse_routes, routed_agent_id
 from talktrack.errors import TalkTrackError
 from talktrack.settings import Settings
@@ -174,7 +175,7 @@ def carrier_router(settings: Settings, calls: CallStatusBook) -> APIRouter:
         form = {k: str(v) for k, v in (await request.form()).items()}
         token = settings.twilio_auth_token
         signed = request.headers.get("X-Twilio-Signature")
-        if token and not twilio_webhook.signature_ok(_public_url(settings, request), form, token, signed):
+        if token and not twilio_webhook.signature_ok(public_url(settings, request), form, token, signed):
             return Response("invalid Twilio signature", status_code=403)
         call_sid, status = form.get("CallSid", ""), form.get("CallStatus") or None
         if not call_sid or (status is not None and status not in STATUSES):
@@ -260,12 +261,3 @@ def _rfc2822(value: str) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-def _public_url(settings: Settings, request: Request) -> str:
-    """This request's URL as the carrier sees it (what Twilio signs): ``public_url`` + path + query."""
-    if not settings.public_url:
-        return str(request.url)
-    query = f"?{request.url.query}" if request.url.query else ""
-    return settings.public_url.rstrip("/") + request.url.path + query
-

@@ -7,6 +7,8 @@ import asyncio
 import json
 import platform
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -20,7 +22,7 @@ from talktrack.calls.engines import SpeechEngines
 from talktrack.calls.record import CallLog
 from talktrack.settings import Settings
 from talktrack.telephony.simline import LineConditions, LineEnd
-from talktrack.testing.caller import check_media
+from talktrack.testing.caller import CallerReport, ScriptedCaller, check_media
 from talktrack.testing.harness import SimulatedCall, scenario_context, simulate_call
 from talktrack.testing.scenario import Scenario, load_scenario
 
@@ -81,34 +83,82 @@ async def run_set(
     return calls
 
 
-async def run_set_stream(
+_WIRE = {
+    "twilio": "the Twilio media-stream WebSocket",
+    "telnyx": "the Telnyx media-stream WebSocket",
+    "sip": "SIP/RTP (our SIP edge, a SIP phone as the prospect)",
+    "webrtc": "WebRTC (the softphone's offer/answer, an aiortc peer as the prospect)",
+}
+TRANSPORTS = ("sim", "twilio", "telnyx", "sip", "webrtc")
+
+
+def parse_transports(text: str) -> list[str]:
+    """``"sim,twilio,sip"`` → the list; the simulated line always runs first (the reference)."""
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    unknown = [t for t in names if t not in TRANSPORTS]
+    if unknown:
+        choices = ", ".join(TRANSPORTS)
+        raise argparse.ArgumentTypeError(f"unknown transport {', '.join(unknown)} (choose from {choices})")
+    return ["sim"] + [t for t in dict.fromkeys(names) if t != "sim"]
+
+
+async def run_set_over(
+    transport: str,
     agent: Agent,
     scenarios: list[Scenario],
     engines: SpeechEngines,
     settings: Settings,
     *,
-    carrier: str,
     repeat: int,
     conditions: LineConditions,
 ) -> list[SimulatedCall]:
-    """The same, through talktrack's media-stream endpoint for ``carrier`` (uvicorn on loopback)."""
-    from talktrack.api.app import create_app
-    from talktrack.testing.stream_harness import serve_app, simulate_stream_call
-
+    """The same, end to end over a real transport: a carrier media stream, SIP/RTP or WebRTC on loopback."""
     calls: list[SimulatedCall] = []
-    app = create_app(settings, engines)
-    async with serve_app(app) as base:
+    async with _calls_over(transport, agent, engines, settings, conditions) as place:
         for _ in range(repeat):
             for scenario in scenarios:
-                context = scenario_context(agent, scenario)
-                log, report, caller = await simulate_stream_call(
-                    app, base, agent.agent_id, context, scenario, carrier=carrier, conditions=conditions
-                )
+                log, report, caller = await place(scenario)
                 if log is None:
                     raise RuntimeError(f"{scenario.name}: the server kept no record of the call")
                 calls.append(SimulatedCall(log=log, caller=report, session=None, scripted=caller))
                 _progress(calls[-1])
     return calls
+
+
+@asynccontextmanager
+async def _calls_over(
+    transport: str, agent: Agent, engines: SpeechEngines, settings: Settings, conditions: LineConditions
+) -> AsyncIterator[Callable[[Scenario], Awaitable[tuple[CallLog | None, CallerReport, ScriptedCaller]]]]:
+    """Serve talktrack for ``transport`` and yield a function that places one scripted call through it."""
+    if transport == "sip":
+        from talktrack.testing.sip_harness import serve_sip, simulate_sip_call
+
+        async with serve_sip(settings, engines) as service:
+            yield lambda scenario: simulate_sip_call(service, scenario, called_user=agent.agent_id)
+        return
+    from talktrack.api.app import create_app
+    from talktrack.testing.stream_harness import serve_app, simulate_stream_call
+
+    if transport == "webrtc":  # ICE on loopback only: no interface but lo is needed
+        settings = settings.model_copy(update={"webrtc_loopback_only": True})
+    app = create_app(settings, engines)
+    async with serve_app(app) as base:
+        if transport == "webrtc":
+            from talktrack.testing.webrtc_harness import simulate_webrtc_call
+
+            yield lambda scenario: simulate_webrtc_call(
+                app, base, agent.agent_id, scenario_context(agent, scenario), scenario
+            )
+        else:
+            yield lambda scenario: simulate_stream_call(
+                app,
+                base,
+                agent.agent_id,
+                scenario_context(agent, scenario),
+                scenario,
+                carrier=transport,
+                conditions=conditions,
+            )
 
 
 def _progress(call: SimulatedCall) -> None:
@@ -194,13 +244,14 @@ async def main(args: argparse.Namespace) -> int:
     headers = ["scenario", "turns", "v2v p50", "v2v p95", "v2v max", "barge-ins", "stop p95"]
     print("\ntalktrack on the simulated line (ms, measured by the prospect from the audio)")
     print(table(headers, _per_scenario(ours)))
-    for carrier in [t for t in args.transport.split(",") if t != "sim"]:
-        print(f"\nthe same scenarios over the {carrier} media-stream WebSocket...", flush=True)
-        over = await run_set_stream(
-            agent, scenarios, engines, settings, carrier=carrier, repeat=args.repeat, conditions=conditions
+    transports = parse_transports(args.transport)
+    for carrier in transports[1:]:
+        print(f"\nthe same scenarios over {_WIRE[carrier]}...", flush=True)
+        over = await run_set_over(
+            carrier, agent, scenarios, engines, settings, repeat=args.repeat, conditions=conditions
         )
         t = summarize(over)
-        print(f"\ntalktrack over {carrier} media streams (ms)")
+        print(f"\ntalktrack over {_WIRE[carrier]} (ms)")
         print(table(headers, _per_scenario(over)))
         result[carrier] = {k: t[k] for k in ("v2v_p50_ms", "v2v_p95_ms", "bargein_stop_p95_ms", "turns", "failures")}
         if t["v2v_p50_ms"] is not None and result["v2v_p50_ms"] is not None:
@@ -220,13 +271,13 @@ async def main(args: argparse.Namespace) -> int:
     result["seconds"] = round(time.monotonic() - started, 1)
     result["machine"] = machine()
     print("\nsummary")
-    base, tw, tx = result.get("baseline", {}), result.get("twilio", {}), result.get("telnyx", {})
+    base = result.get("baseline", {})
+    others = [result[t] for t in transports[1:]]
     rows = [
         [
             label,
             fmt_ms(result[key]),
-            fmt_ms(tw.get(key)),
-            fmt_ms(tx.get(key)),
+            *[fmt_ms(o.get(key)) for o in others],
             fmt_ms(base.get(key)),
             result.get(ratio, "—"),
         ]
@@ -236,10 +287,8 @@ async def main(args: argparse.Namespace) -> int:
             ("barge-in stop p95 (ms)", "bargein_stop_p95_ms", ""),
         )
     ]
-    rows.append(
-        ["turns measured", result["turns"], tw.get("turns", "—"), tx.get("turns", "—"), base.get("turns", "—"), ""]
-    )
-    print(table(["metric", "sim", "twilio", "telnyx", "stock baseline (sim)", "ratio to baseline"], rows))
+    rows.append(["turns measured", result["turns"], *[o.get("turns", "—") for o in others], base.get("turns", "—"), ""])
+    print(table(["metric", "sim", *transports[1:], "stock baseline (sim)", "ratio to baseline"], rows))
     if result["failures"]:
         print(f"\n{len(result['failures'])} scenario problems:")
         for failure in result["failures"]:

@@ -77,7 +77,9 @@ class AgentDirectory:
         return self._loaded[agent_id]
 
     def ids(self) -> list[str]:
-        """Ids of the agents in the folder."""
+        """Ids of the agents in the folder (sub-folders with a playbook.yaml)."""
+        if not self.root.is_dir():
+            return []
         return sorted(p.name for p in self.root.iterdir() if (p / "playbook.yaml").is_file())
 
 
