@@ -118,11 +118,15 @@ class CallSession:
         self.log.event("prepared", synthesized=synthesized, ms=round((time.monotonic() - started) * 1000.0, 1))
 
     async def _synthesize(self, lines: list[str]) -> int:
-        """Put the lines missing from the phrase cache into it, one at a time; returns how many."""
-        missing = [line for line in dict.fromkeys(lines) if line not in self.cache]
-        for line in missing:
-            self.cache.put(line, await asyncio.to_thread(self.engines.tts.synthesize_at, line, RATE))
-        return len(missing)
+        """Load the lines into the phrase cache, voicing the missing ones, one at a time; returns how many voiced."""
+
+        def synth(text: str) -> np.ndarray:
+            return self.engines.tts.synthesize_at(text, RATE)
+
+        voiced = 0
+        for line in dict.fromkeys(lines):
+            voiced += await asyncio.to_thread(self.cache.warm, [line], synth)
+        return voiced
 
     async def run(self) -> CallLog:
         """Run the call to its end and return the record (also after errors)."""

@@ -97,7 +97,8 @@ class SipCall:
     def answer(self) -> None:
         """Answer with our SDP; media starts at once (the ACK confirms the dialog)."""
         try:
-            answer, media = sdp.answer_offer(self.offer, self.line.local[0], self.line.local[1])
+            host = self.endpoint.public_host or self.line.local[0]
+            answer, media = sdp.answer_offer(self.offer, host, self.line.local[1], codecs=self.endpoint.codecs)
         except sdp.SdpError as exc:
             logger.warning(f"sip {self.call_id}: {exc}; answering 488")
             self.reject(488)

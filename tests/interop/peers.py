@@ -69,17 +69,42 @@ def rms_dbfs(pcm: np.ndarray) -> float:
     return 20 * np.log10(max(rms, 1e-3) / 32768.0)
 
 
+class Peer:
+    """A softphone process with a work folder, a log, and the WAV it plays as its microphone."""
+
+    log_name = "peer.log"
+
+    def __init__(self, folder: Path, wav: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self.wav = wav
+        self.sip_port = free_udp_port()
+        self.log = folder / self.log_name
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def wait(self, within_s: float = 30.0) -> int:
+        assert self.proc is not None
+        return await asyncio.wait_for(self.proc.wait(), within_s)
+
+    def kill(self) -> None:
+        if self.proc and self.proc.returncode is None:
+            self.proc.kill()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
 # -- baresip ------------------------------------------------------------------------------------
 
 
-class Baresip:
+class Baresip(Peer):
     """baresip 1.0 with auto-answer, a WAV as microphone, and a dump of what it hears."""
 
+    log_name = "baresip.log"
+
     def __init__(self, folder: Path, wav: Path) -> None:
-        self.folder = folder
-        self.sip_port = free_udp_port()
+        super().__init__(folder, wav)
         self.cons_port = free_udp_port()
-        folder.mkdir(parents=True, exist_ok=True)
         (folder / "config").write_text(
             "\n".join(
                 [
@@ -109,8 +134,6 @@ class Baresip:
         (folder / "accounts").write_text(
             f"<sip:prospect@127.0.0.1:{self.sip_port}>;regint=0;answermode=auto;audio_codecs=PCMU,PCMA\n"
         )
-        self.proc: asyncio.subprocess.Process | None = None
-        self.log = folder / "baresip.log"
 
     @property
     def uri(self) -> str:
@@ -132,33 +155,22 @@ class Baresip:
             for digit in digits:
                 s.sendto(digit.encode(), ("127.0.0.1", self.cons_port))
 
-    async def wait(self, within_s: float = 30.0) -> int:
-        assert self.proc is not None
-        return await asyncio.wait_for(self.proc.wait(), within_s)
-
-    def kill(self) -> None:
-        if self.proc and self.proc.returncode is None:
-            self.proc.kill()
-
     def heard(self) -> np.ndarray:
         """What baresip received from the far end (its decoder-side dump)."""
         dumps = sorted(self.folder.glob("dump-*-dec.wav"))
         return read_wav_8k(dumps[-1]) if dumps else np.zeros(0, dtype=np.int16)
 
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
 
 # -- linphonec --------------------------------------------------------------------------------------
 
 
-class Linphone:
+class Linphone(Peer):
     """linphonec 5.1 auto-answering (or dialling), playing a WAV and recording what it hears."""
 
+    log_name = "linphonec.log"
+
     def __init__(self, folder: Path, wav: Path) -> None:
-        self.folder = folder
-        self.wav = wav
-        self.sip_port = free_udp_port()
+        super().__init__(folder, wav)
         self.rtp_port = free_udp_port()
         self.record = folder / "heard.wav"
         home = folder / "home"
@@ -172,8 +184,6 @@ class Linphone:
             f"[rtp]\naudio_rtp_port={self.rtp_port}\nbind_address=127.0.0.1\n"
             "[sound]\nechocancellation=0\n"
         )
-        self.proc: asyncio.subprocess.Process | None = None
-        self.log = folder / "linphonec.log"
 
     @property
     def uri(self) -> str:
@@ -213,9 +223,6 @@ class Linphone:
         except (TimeoutError, BrokenPipeError, ConnectionResetError):
             self.proc.kill()
 
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
     def heard(self) -> np.ndarray:
         return read_wav_8k(self.record) if self.record.is_file() else np.zeros(0, dtype=np.int16)
 
@@ -223,18 +230,16 @@ class Linphone:
 # -- PJSIP ---------------------------------------------------------------------------------------------
 
 
-class Pjsua:
+class Pjsua(Peer):
     """A pjsua2 softphone process (see pjsua_peer.py)."""
 
+    log_name = "pjsua.log"
+
     def __init__(self, folder: Path, wav: Path) -> None:
-        self.folder = folder
-        self.wav = wav
-        self.sip_port = free_udp_port()
+        super().__init__(folder, wav)
         self.rtp_port = free_udp_port()
         self.record = folder / "pjsua-heard.wav"
         self.digits_file = folder / "pjsua-digits.txt"
-        self.log = folder / "pjsua.log"
-        self.proc: asyncio.subprocess.Process | None = None
 
     @property
     def uri(self) -> str:
@@ -272,17 +277,6 @@ class Pjsua:
             if "ready" in self.output():
                 return
         raise RuntimeError(f"pjsua did not start: {self.output()[-2000:]}")
-
-    async def wait(self, within_s: float = 30.0) -> int:
-        assert self.proc is not None
-        return await asyncio.wait_for(self.proc.wait(), within_s)
-
-    def kill(self) -> None:
-        if self.proc and self.proc.returncode is None:
-            self.proc.kill()
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
 
     def digits(self) -> str:
         return self.digits_file.read_text() if self.digits_file.exists() else ""

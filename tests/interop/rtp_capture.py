@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import signal
-import struct
 import subprocess
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import numpy as np
 
 from talktrack.audio.g711 import alaw_decode, ulaw_decode
 from talktrack.telephony.rtp import RtpError, RtpPacket
+from talktrack.testing.pcap import udp_payloads
 
 
 class Capture:
@@ -56,23 +56,9 @@ class Capture:
 
     @staticmethod
     def rtp_packets(path: Path) -> list[RtpPacket]:
-        """The RTP packets in a libpcap file of loopback (Ethernet-framed) UDP."""
-        data = path.read_bytes()
-        if len(data) < 24:
-            return []
-        endian = "<" if data[:4] == b"\xd4\xc3\xb2\xa1" else ">"
-        linktype = struct.unpack(endian + "I", data[20:24])[0]
-        link_len = {1: 14, 113: 16, 0: 4}.get(linktype, 14)
+        """The RTP packets in a libpcap file of loopback UDP."""
         packets: list[RtpPacket] = []
-        pos = 24
-        while pos + 16 <= len(data):
-            incl = struct.unpack(endian + "I", data[pos + 8 : pos + 12])[0]
-            frame = data[pos + 16 : pos + 16 + incl]
-            pos += 16 + incl
-            ip = frame[link_len:]
-            if len(ip) < 28 or ip[0] >> 4 != 4 or ip[9] != 17:
-                continue
-            payload = ip[(ip[0] & 0x0F) * 4 + 8 :]
+        for payload in udp_payloads(path):
             try:
                 packets.append(RtpPacket.parse(payload))
             except RtpError:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import os
 import re
 import shutil
+import sys
 
 import numpy as np
 import pytest
@@ -205,3 +207,24 @@ async def test_our_rfc4733_keys_reach_baresip_and_linphone(tmp_path):
         await linphone.quit()
     assert re.findall(r"received event: '(.)' \(end=0\)", bare.output()) == ["3", "7", "#"]
     assert re.findall(r"Receiving tone (.) from", linphone.output()) == ["3", "7", "#"]
+
+
+@pytest.mark.skipif(shutil.which("baresip") is None, reason="baresip (Debian baresip-core) is not installed")
+async def test_talktrack_call_over_sip_from_the_command_line(tmp_path, interop_data):
+    """`talktrack call --transport sip --to sip:…` places a real call: baresip answers, the agent talks."""
+    wav = prospect_wav(tmp_path, PROSPECT, pad_s=14)
+    phone = Baresip(tmp_path / "baresip", wav)
+    await phone.start(seconds=14)
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "talktrack.cli", "call", "--transport", "sip", "--to", phone.uri,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, "TALKTRACK_DATA_DIR": str(interop_data)},
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 90)
+    finally:
+        phone.kill()
+    text = out.decode()
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert f"calling {phone.uri}" in text
+    assert "agent: Hi" in text and "prospect_hung_up" in text

@@ -1,7 +1,6 @@
 import importlib.util
 import random
 import socket
-import struct
 import subprocess
 import sys
 import time
@@ -16,25 +15,10 @@ from talktrack.telephony.jitter import JitterBuffer
 from talktrack.telephony.rfc4733 import EVENTS, DtmfPayloadError, DtmfReceiver, EventPayload
 from talktrack.telephony.rtp import RtpPacket, RtpSender, is_rtcp
 from talktrack.telephony.sdp import build_offer, parse_answer
+from talktrack.testing.pcap import udp_payloads
 
 SIPP = Path("/usr/share/sip-tester")
 SIPP_NAMES = {"star": "*", "pound": "#"}
-
-
-def udp_payloads(path: Path) -> list[bytes]:
-    """UDP payloads of a classic pcap (Ethernet or Linux cooked capture, IPv4)."""
-    data = path.read_bytes()
-    endian = {b"\xd4\xc3\xb2\xa1": "<", b"\xa1\xb2\xc3\xd4": ">"}[data[:4]]
-    link_header = {1: 14, 113: 16}[struct.unpack_from(endian + "I", data, 20)[0]]
-    out, offset = [], 24
-    while offset + 16 <= len(data):
-        length = struct.unpack_from(endian + "I", data, offset + 8)[0]
-        ip = data[offset + 16 + link_header : offset + 16 + length]
-        offset += 16 + length
-        if ip[0] >> 4 == 4 and ip[9] == 17:
-            udp = ip[(ip[0] & 0x0F) * 4 :]
-            out.append(udp[8 : struct.unpack_from("!H", udp, 4)[0]])
-    return out
 
 
 def event(ts, code, duration, *, end=False, marker=False, seq=0, ssrc=1):
