@@ -67,3 +67,28 @@ async def test_streamdouble_hears_the_opener_after_its_hello(engines, settings, 
         rate = w.getframerate()
     text = engines.stt.transcribe(float_at(heard, rate, 16000)).text.lower()
     assert "sarah" in text or "backbeam" in text or "dana" in text, text
+
+
+@pytest.mark.skipif(not Path(STREAMDOUBLE).exists(), reason="pip install streamdouble")
+async def test_streamdouble_key_presses_reach_the_call_record(engines, settings, tmp_path):
+    hello = prospect_voice(Voice())("Hello?")
+    mic = write_wav(tmp_path / "hello.wav", np.concatenate([np.zeros(4000, np.int16), hello]))
+    scenario = tmp_path / "keys.yaml"
+    scenario.write_text(
+        f"name: keys\nsteps:\n  - say: {mic}\n  - wait: 2.0\n  - dtmf: '5#'\n  - wait: 1.0\n  - hangup\n"
+    )
+    app = create_app(settings, engines)
+    async with serve_app(app) as base:
+        proc = await asyncio.create_subprocess_exec(
+            STREAMDOUBLE, "scenario", str(scenario), f"{base}/telephony/twilio/stream",
+            "--param", "agent_id=backbeam", "--param", "call_id=keys-1", "--allow-no-audio",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await asyncio.wait_for(proc.communicate(), 90)
+        for _ in range(100):
+            if "keys-1" in app.state.finished_calls:
+                break
+            await asyncio.sleep(0.05)
+    assert proc.returncode == 0, err.decode()
+    log = app.state.finished_calls["keys-1"]
+    assert "".join(e["digit"] for e in log.events if e["kind"] == "dtmf") == "5#"
