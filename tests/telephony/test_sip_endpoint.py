@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from talktrack.audio.g711 import ulaw_decode, ulaw_encode
+from talktrack.telephony.simline import LineClosed
 from talktrack.telephony.sip.message import SipResponse, parse_message
 from talktrack.telephony.sip_endpoint import SipEndpoint
-from talktrack.telephony.simline import LineClosed
 
 
 class Udp(asyncio.DatagramProtocol):
