@@ -34,7 +34,8 @@ async def serve(settings: Settings, *, host: str, port: int) -> int:
             f"cannot listen for SIP on udp {settings.sip_host}:{settings.sip_port}: {exc.strerror}",
             fix="set TALKTRACK_SIP_PORT to a free port, or pass --no-sip",
         ) from None
-    print(f"  SIP: udp {settings.sip_host}:{service.endpoint.port} (call sip:<agent>@{settings.sip_host}:{service.endpoint.port})")
+    where = f"{settings.sip_host}:{service.endpoint.port}"
+    print(f"  SIP: udp {where} (call sip:<agent>@{where})")
     if settings.sip_register and settings.sip_trunk:
         host, port = parse_hostport(settings.sip_trunk)
         try:
