@@ -16,22 +16,7 @@ from collections.abc import Callable, Mapping
 
 from talktrack.telephony.sip.core import AgentCore, Credentials
 from talktrack.telephony.sip.dialogs import Call, CallState, build_response
-from talktrack.telephony.sip.events import (
-    CallAnswered,
-    CallCancelled,
-    CallConfirmed,
-    CallEnded,
-    CallFailed,
-    CallProgress,
-    IncomingCall,
-    InfoDigit,
-    MediaUpdated,
-    MessageRejected,
-    Registered,
-    RegistrationFailed,
-    ReinviteFailed,
-    SipEvent,
-)
+from talktrack.telephony.sip.events import MessageRejected, SipEvent
 from talktrack.telephony.sip.message import (
     SipMessage,
     SipRequest,
@@ -48,26 +33,7 @@ from talktrack.telephony.sip.uac import OutgoingCalls
 from talktrack.telephony.sip.uas import IncomingRequests
 from talktrack.telephony.sip.uri import NameAddr, SipUri
 
-# The events are defined in ``events`` and re-exported here, next to the agent that emits them.
-__all__ = [
-    "Address",
-    "CallAnswered",
-    "CallCancelled",
-    "CallConfirmed",
-    "CallEnded",
-    "CallFailed",
-    "CallProgress",
-    "Credentials",
-    "IncomingCall",
-    "InfoDigit",
-    "MediaUpdated",
-    "MessageRejected",
-    "Registered",
-    "RegistrationFailed",
-    "ReinviteFailed",
-    "SipAgent",
-    "SipEvent",
-]
+__all__ = ["Address", "Credentials", "SipAgent"]
 
 Address = tuple[str, int]
 
