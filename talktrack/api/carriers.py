@@ -149,8 +149,9 @@ def carrier_router(settings: Settings, calls: CallStatusBook) -> APIRouter:
     """``POST /telephony/telnyx/webhook`` and ``POST /telephony/twilio/status``."""
     router = APIRouter()
     telnyx_key_text = settings.telnyx_public_key
-    # A wrong key is a configuration error: fail when the app starts, not on the first call.
+    # A wrong key or route is a configuration error: fail when the app starts, not on the first call.
     telnyx_key = tw.public_key(telnyx_key_text) if telnyx_key_text else None
+    routes = parse_routes(settings.agent_routes)
 
     @router.post(TELNYX_WEBHOOK_PATH)
     async def telnyx_event(request: Request) -> Response:
@@ -167,7 +168,7 @@ def carrier_router(settings: Settings, calls: CallStatusBook) -> APIRouter:
             return Response(f"not a Telnyx webhook: {exc}", status_code=400)
         record_telnyx(calls, event)
         if isinstance(event, tw.CallInitiated) and event.direction == "incoming":
-            await _answer(settings, request, event)
+            await _answer(settings, routes, request, event)
         return Response(status_code=200)
 
     @router.post(TWILIO_STATUS_PATH)
@@ -232,9 +233,9 @@ def record_telnyx(calls: CallStatusBook, event: tw.CallEvent) -> None:
     )
 
 
-async def _answer(settings: Settings, request: Request, event: tw.CallInitiated) -> None:
+async def _answer(settings: Settings, routes: Mapping[str, str], request: Request, event: tw.CallInitiated) -> None:
     """Answer an inbound call into our media stream with the agent its number routes to."""
-    agent_id = routed_agent_id(parse_routes(settings.agent_routes), settings.default_agent, event.to_number)
+    agent_id = routed_agent_id(routes, settings.default_agent, event.to_number)
     if agent_id is None:
         logger.warning(f"telnyx call {event.call_control_id}: no agent for {event.to_number}; not answered")
         return

@@ -51,6 +51,13 @@ def dtmf_tones(
     return np.clip(np.round(np.concatenate(pieces)), -32768, 32767).astype(np.int16)
 
 
+def dtmf_frames(digits: str, *, frame_samples: int = 160, tone_ms: int = 100) -> list[npt.NDArray[np.int16]]:
+    """``dtmf_tones`` cut into frames of ``frame_samples`` (a line's 20 ms), the last padded with silence."""
+    pcm = dtmf_tones(digits, tone_ms=tone_ms)
+    pcm = np.concatenate([pcm, np.zeros(-pcm.size % frame_samples, dtype=np.int16)])
+    return [pcm[i : i + frame_samples] for i in range(0, pcm.size, frame_samples)]
+
+
 def _frequencies(digit: str) -> tuple[float, float]:
     index = _DIGITS.find(digit.upper()) if len(digit) == 1 else -1
     if index < 0:

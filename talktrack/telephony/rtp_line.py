@@ -17,7 +17,7 @@ from typing import cast
 
 from loguru import logger
 
-from talktrack.audio.dtmf import dtmf_tones
+from talktrack.audio.dtmf import dtmf_frames
 from talktrack.audio.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
 from talktrack.telephony.jitter import JitterBuffer, Lost
 from talktrack.telephony.rfc4733 import DtmfReceiver
@@ -27,6 +27,7 @@ from talktrack.telephony.simline import FRAME_BYTES, FRAME_S, LineClosed
 
 Address = tuple[str, int]
 _SILENCE = b"\xff" * FRAME_BYTES  # μ-law zero
+_ALAW_SILENCE = alaw_encode(ulaw_decode(_SILENCE))
 _FLUSH_AFTER_S = 0.06  # a gap nothing fills within this long is given up
 
 
@@ -154,9 +155,8 @@ class RtpLine:
         pt = self.media.dtmf_payload_type
         for digit in digits:
             if pt is None:
-                tones = ulaw_encode(dtmf_tones(digit, tone_ms=duration_ms))
-                for i in range(0, len(tones) - FRAME_BYTES + 1, FRAME_BYTES):
-                    self.send(tones[i : i + FRAME_BYTES])
+                for frame in dtmf_frames(digit, frame_samples=FRAME_BYTES, tone_ms=duration_ms):
+                    self.send(ulaw_encode(frame))
             else:
                 self._events.extend(self._sender.event_packets(digit, duration_ms=duration_ms, dtmf_payload_type=pt))
                 self._events_done.clear()
@@ -205,7 +205,7 @@ class RtpLine:
             self._talking = True
         else:
             self._talking = False
-            packet = sender.packet(alaw_encode(ulaw_decode(_SILENCE)) if self._alaw else _SILENCE)
+            packet = sender.packet(_ALAW_SILENCE if self._alaw else _SILENCE)
         self._transport.sendto(bytes(packet), self.remote)
         self.stats["sent"] += 1
 

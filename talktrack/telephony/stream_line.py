@@ -14,10 +14,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-import numpy as np
 from loguru import logger
 
-from talktrack.audio.dtmf import dtmf_tones
+from talktrack.audio.dtmf import dtmf_frames
 from talktrack.audio.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
 from talktrack.telephony import media_stream as ms
 from talktrack.telephony.simline import FRAME_BYTES, Direction, LineClosed, LineConditions
@@ -138,10 +137,7 @@ class StreamLine:
         if self._send_keys is not None:
             await self._send_keys(self.start.call_id, digits)
             return
-        pcm = dtmf_tones(digits)
-        pcm = np.concatenate([pcm, np.zeros(-pcm.size % FRAME_BYTES, dtype=np.int16)])
-        for i in range(0, pcm.size, FRAME_BYTES):
-            frame = pcm[i : i + FRAME_BYTES]
+        for frame in dtmf_frames(digits, frame_samples=FRAME_BYTES):
             payload = alaw_encode(frame) if self._alaw else ulaw_encode(frame)
             # Not marked as audio: a barge-in ``clear`` must not cut a key press in half.
             self._writer.put(self._dialect.media(self.stream_id, payload))
