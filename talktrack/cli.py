@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from talktrack.cli_knowledge import add_commands as add_knowledge_commands
 from talktrack.errors import TalkTrackError
 
 
@@ -30,6 +31,14 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
     if args.what == "latency":
         return asyncio.run(latency.main(args))
+    if args.what == "dialogue":
+        from talktrack.bench import dialogue
+
+        return asyncio.run(dialogue.main(args))
+    if args.what == "knowledge":
+        from talktrack.bench import knowledge
+
+        return knowledge.main(args)
     return asyncio.run(capacity.main(args))
 
 
@@ -69,6 +78,23 @@ def _cmd_call(args: argparse.Namespace) -> int:
         Settings(), to=args.to, agent_id=args.agent, context=context, machine_detection=args.machine_detection
     )
     print(f"call placed: {sid} (Twilio dials {args.to}; when answered it fetches the agent's TwiML)")
+    return 0
+
+
+def _cmd_outbox(args: argparse.Namespace) -> int:
+    from talktrack.settings import Settings
+    from talktrack.tools.outbox import Outbox
+
+    data_dir = args.data_dir or Settings().data_dir
+    outbox = Outbox(data_dir / "outbox")
+    if args.id:
+        print(outbox.render_message(outbox.get(args.id)))
+        return 0
+    entries = outbox.entries()
+    if not entries:
+        print(f"the outbox in {outbox.directory} is empty")
+        return 0
+    print(outbox.render_list(entries[-args.last :]))
     return 0
 
 
@@ -114,8 +140,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     call.set_defaults(func=_cmd_call)
 
+    outbox = sub.add_parser("outbox", help="the e-mails agents sent (invites, follow-ups), newest last")
+    outbox.add_argument("id", nargs="?", default=None, help="show this message (an id or its first characters)")
+    outbox.add_argument("--last", type=int, default=20, help="how many to list (default 20)")
+    outbox.add_argument("--data-dir", type=Path, default=None, help="data directory (default TALKTRACK_DATA_DIR)")
+    outbox.set_defaults(func=_cmd_outbox)
+
     bench = sub.add_parser("bench", help="benchmarks that print p50/p95 and a JSON line")
-    bench.add_argument("what", choices=["latency", "capacity"])
+    bench.add_argument("what", choices=["latency", "capacity", "dialogue", "knowledge"])
     bench.add_argument("--scenarios", type=Path, nargs="*", default=None, help="scenario files (default: bundled set)")
     bench.add_argument("--repeat", type=int, default=1, help="run each scenario this many times")
     bench.add_argument(
@@ -131,8 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--latency-ms", type=float, default=0.0, help="one-way line latency to simulate")
     bench.add_argument("--jitter-ms", type=float, default=0.0, help="line jitter to simulate")
     bench.add_argument("--loss", type=float, default=0.0, help="share of frames the line loses (0-1)")
+    bench.add_argument("--no-audio", dest="audio", action="store_false", help="dialogue: text dialogues only")
+    bench.add_argument("--dialogues", type=Path, nargs="*", default=None, help="dialogue: files (default: bundled)")
+    bench.add_argument("--pages", type=int, default=500, help="knowledge: pages in the knowledge base")
     bench.add_argument("--json-out", type=Path, default=None, help="also write the final JSON line here")
     bench.set_defaults(func=_cmd_bench)
+    add_knowledge_commands(sub)
     return parser
 
 

@@ -15,6 +15,7 @@ from talktrack.calls.sip_service import SipService, endpoint_from_settings, pars
 from talktrack.errors import ConfigError
 from talktrack.settings import Settings
 from talktrack.telephony.sip_endpoint import SipCallFailed
+from talktrack.tools.services import office_for
 
 
 async def serve(settings: Settings, *, host: str, port: int) -> int:
@@ -23,6 +24,7 @@ async def serve(settings: Settings, *, host: str, port: int) -> int:
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info", ws_ping_interval=None))
     print(f"talktrack serve: http://{host}:{port}  softphone: http://{host}:{port}/softphone")
     print("  Twilio voice webhook: POST /telephony/twilio/voice   Telnyx webhook: POST /telephony/telnyx/webhook")
+    await load_knowledge(settings, app.state.agents)
     if not settings.sip_enabled:
         await server.serve()
         return 0
@@ -54,6 +56,16 @@ async def serve(settings: Settings, *, host: str, port: int) -> int:
         await service.aclose()
         await service.endpoint.aclose()
     return 0
+
+
+async def load_knowledge(settings: Settings, agents: AgentDirectory) -> None:
+    """Ingest every agent's documents before the first call, off the event loop."""
+    office = office_for(settings)
+    for agent_id in agents.ids():
+        agent = agents.get(agent_id)
+        found = await asyncio.to_thread(office.knowledge_for, agent_id, agent.playbook, agent.path / "knowledge")
+        if found is not None:
+            print(f"  knowledge: agent {agent_id}: {len(found.answerer.kb.documents())} documents")
 
 
 async def call_over_sip(settings: Settings, *, to: str, agent_id: str, context: dict[str, str]) -> int:

@@ -53,6 +53,29 @@ class Settings(BaseSettings):
     # Conversation
     listen_first_s: float = 2.0
     reprompt_after_s: float = 6.0
+    hold_after_s: float = 0.7  # a reply still waiting on a tool (a slow calendar) by then: "One moment..."
+    brain: str = "playbook"  # "playbook" (the embedded engine) or "llm" (with the engine as its fallback)
+    # LLM brain: any OpenAI-compatible chat-completions endpoint
+    llm_base_url: str = "http://127.0.0.1:8080/v1"
+    llm_api_key: str = "not-needed"
+    llm_model: str = "gpt-4o-mini"
+    llm_first_token_timeout_s: float = 1.2  # no first words by then: the playbook engine answers this turn
+    # Booking: the host calendar (any CalDAV server) and the mail server for invites and follow-ups
+    caldav_url: str | None = None  # e.g. https://caldav.fastmail.com/dav/ ; unset: the agent asks for the meeting only
+    caldav_username: str | None = None
+    caldav_password: str | None = None
+    caldav_calendar: str | None = None  # calendar name; unset: the account's first calendar
+    calendar_timeout_s: float = 3.0
+    smtp_host: str | None = None  # unset: e-mails are only written to the outbox
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    mail_from: str | None = None  # the From address; default: the playbook's booking host
+    # Knowledge base: product documents the agent answers from
+    knowledge_url: str | None = None  # "postgresql://..." to scale out; unset: SQLite at <data_dir>/knowledge.db
+    tenant: str = "default"  # whose knowledge bases calls use
+    knowledge_min_similarity: float = 0.35  # below it the agent abstains ("I'll have someone e-mail you")
 
 
 def get_settings() -> Settings:

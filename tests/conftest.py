@@ -5,6 +5,17 @@ from __future__ import annotations
 import pytest
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that runs the speech engines on a real-time line is re-run once if it fails.
+
+    Whisper hears synthesized voices slightly differently from run to run on a busy 2-core box ("Hi Dana" as
+    "Haidena"); a real fault fails the rerun too, and pytest's summary lists every rerun.
+    """
+    for item in items:
+        if "engines" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.flaky(reruns=1, reruns_delay=1))
+
+
 @pytest.fixture(scope="session")
 def engines():
     from talktrack.calls.engines import SpeechEngines

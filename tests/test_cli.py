@@ -130,3 +130,19 @@ def test_serve_with_the_sip_port_taken(tmp_path):
         port = taken.getsockname()[1]
         result = run("serve", "--port", "0", "--sip-port", str(port), env={"TALKTRACK_DATA_DIR": str(tmp_path)})
     assert_clean_error(result, "cannot listen for SIP", str(port))
+
+
+def test_outbox_lists_and_shows_messages_and_names_an_unknown_id(tmp_path):
+    from talktrack.tools.mail import follow_up_message
+    from talktrack.tools.outbox import Outbox
+
+    assert "is empty" in run("outbox", "--data-dir", str(tmp_path)).stdout
+    message = follow_up_message(
+        sender="sarah@backbeam.example", to="dana@acme.io", to_name="Dana", subject="The overview", body="Hi Dana"
+    )
+    entry = Outbox(tmp_path / "outbox").save(message, status="sent")
+    listed = run("outbox", "--data-dir", str(tmp_path))
+    assert listed.returncode == 0 and entry.id[:8] in listed.stdout and "The overview" in listed.stdout
+    shown = run("outbox", entry.id[:6], "--data-dir", str(tmp_path))
+    assert shown.returncode == 0 and "Hi Dana" in shown.stdout
+    assert_clean_error(run("outbox", "zzzz", "--data-dir", str(tmp_path)), "zzzz")

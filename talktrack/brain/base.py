@@ -7,7 +7,7 @@ so every brain can return them at once while the line is live.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal, Protocol, runtime_checkable
@@ -46,6 +46,8 @@ class Reply:
     outcome: str | None
     phase: str
     decision: Mapping[str, object] = field(default_factory=_no_decision)
+    # Further lines still arriving from a stream (an LLM's clauses), spoken after ``lines``.
+    more: AsyncIterator[str] | None = None
 
     @property
     def lines(self) -> list[str]:

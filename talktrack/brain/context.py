@@ -32,6 +32,7 @@ class CallContext:
     language: str = "en"
     timezone: str = "America/New_York"
     phone: str = ""
+    email: str = ""
     extra: Mapping[str, str] = field(default_factory=_empty_extra)
 
     @property

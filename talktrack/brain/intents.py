@@ -49,12 +49,24 @@ _STOPWORDS = frozenset(
     "guys guy actually really like mean bit then than very quite pretty into out over here "
     "all such even still yet".split()
 )
+# Days and times say when, not what: "Tuesday afternoon works for me" is a yes.
+_TIME_WORDS = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday morning afternoon evening tonight "
+    "noon am pm oclock".split()
+)
+_TAG_QUESTION = re.compile(
+    r",?\s*\b(doesn'?t|don'?t|isn'?t|aren'?t|won'?t|can'?t|didn'?t|wasn'?t) (it|they|you|we|that|there)\s*\?\s*$", re.I
+)
+_SENTENCES = re.compile(r"(?<=[.!?])\s+")
+_NO_MATCH = frozenset({"statement", "unknown_question", "off_topic", "unclear"})
 _NEGATORS = frozenset({"not", "never", "nothing", "nobody"})
 _FILLERS = frozenset({"uh", "um", "umm", "uhm", "uhh", "er", "erm", "ah", "ahh", "hmm", "hm", "mm", "mmm", "eh", "oh"})
 _QUESTION_WORDS = frozenset(
     "what how does do is are can could would will which who where when why should did "
     "may any anything wonder wondering".split()
 )
+# Words a question may open with before it asks: "Hey, who won the Super Bowl?"
+_OPENERS = frozenset({"hey", "hi", "hello", "wait", "actually", "listen", "look", "quick", "question", "random"})
 _LEAD_INS = frozenset({"so", "and", "but", "okay", "yeah", "well", "sorry", "alright", "also"})
 _YES_LEAD = frozenset(
     {"yes", "yeah", "yep", "yup", "sure", "absolutely", "definitely", "certainly", "totally", "correct", "exactly"}
@@ -172,6 +184,12 @@ def is_question(text: str) -> bool:
     return bool(words) and (words[0] in _QUESTION_WORDS or "wonder" in words or "wondering" in words)
 
 
+def opens_with_question_word(text: str) -> bool:
+    """True when the words themselves ask ("do you support SAP"), not just a rising tone ("sixty people?")."""
+    words = [w for w in _words(text) if w not in _FILLERS and w not in _LEAD_INS and w not in _OPENERS]
+    return bool(words) and words[0] in _QUESTION_WORDS
+
+
 def stem(word: str) -> str:
     """A deliberately light stemmer: enough to equate "restores" and "restoring"."""
     if word in _IRREGULAR:
@@ -247,6 +265,20 @@ class IntentMatcher:
 
     def match(self, text: str) -> IntentMatch:
         """The best intent, or one of ``unclear``, ``statement``, ``unknown_question``, ``off_topic``."""
+        # "Salesforce already backs it up, doesn't it?" says the statement before the tag.
+        text = _TAG_QUESTION.sub(".", text)
+        found = self._match(text)
+        if found.intent in _NO_MATCH:
+            # "Actually, you know what, I'm not interested. Take me off your list.": one sentence
+            # can carry the intent that the whole utterance dilutes.
+            parts = [p for p in _SENTENCES.split(text) if p.strip()]
+            if len(parts) > 1:
+                best = max((self._match(p) for p in parts), key=lambda m: (m.intent not in _NO_MATCH, m.score))
+                if best.intent not in _NO_MATCH:
+                    return best
+        return found
+
+    def _match(self, text: str) -> IntentMatch:
         tokens = self._tokens(text)
         question = is_question(text)
         if not tokens:
@@ -311,7 +343,7 @@ class IntentMatcher:
     def _weight(self, token: str) -> float:
         weight = self._weights.get(token)
         if weight is None:
-            return _STOP_WEIGHT if token in _STOPWORDS else self._unknown_weight
+            return _STOP_WEIGHT if token in _STOPWORDS or token in _TIME_WORDS else self._unknown_weight
         return weight
 
     def _tokens(self, text: str) -> list[str]:
@@ -448,7 +480,7 @@ def _negated(utterance: Sequence[str], example: Sequence[str], common: AbstractS
 
 def _idf(token: str, count: int, n: int) -> float:
     weight = 1.0 + math.log((n + 1) / (count + 1))
-    return min(weight, _STOP_WEIGHT) if token in _STOPWORDS else weight
+    return min(weight, _STOP_WEIGHT) if token in _STOPWORDS or token in _TIME_WORDS else weight
 
 
 def _trigrams(text: str) -> set[str]:

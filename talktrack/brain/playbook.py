@@ -7,11 +7,13 @@ Every spoken line may use placeholders. ``{agent_name}``, ``{agent_role}`` and
 
 from __future__ import annotations
 
+import datetime as dt
 import string
 import types
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Self, Union, get_args, get_origin
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -24,6 +26,9 @@ BUNDLED_AGENTS_DIR = Path(__file__).resolve().parent.parent / "data" / "agents"
 AGENT_PLACEHOLDERS = ("agent_name", "agent_role", "agent_company")
 CALL_PLACEHOLDERS = ("first_name", "prospect_name", "company")
 PLACEHOLDERS = AGENT_PLACEHOLDERS + CALL_PLACEHOLDERS
+# Booking lines also name the times and the address of this very turn.
+BOOKING_PLACEHOLDERS = ("slot_1", "slot_2", "time", "day", "email")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 # Names the intent matcher gives meaning to; an objection may not reuse them.
 RESERVED_INTENTS = frozenset(
@@ -104,6 +109,8 @@ class Objection(_Model):
     end_call: bool = False
     outcome: Name | None = None
     fills_slot: Name | None = None
+    # Drafted by the agent builder from call recordings; a person should review it.
+    learned: bool = False
 
     @property
     def final_outcome(self) -> str | None:
@@ -119,6 +126,8 @@ class Faq(_Model):
     question: Line
     examples: list[Line] = Field(default_factory=list)
     answer: Line
+    # Drafted by the agent builder from call recordings; a person should review it.
+    learned: bool = False
 
 
 class Close(_Model):
@@ -138,6 +147,84 @@ class Fallbacks(_Model):
     didnt_catch: Line
     off_topic: Line
     unknown_question: Line
+
+
+class BookingLines(_Model):
+    """What the agent says while it books; ``{slot_1}``, ``{time}``, ``{email}`` are filled per turn."""
+
+    propose: Line = "I have {slot_1}, or {slot_2}. Would either of those work?"
+    which_one: Line = "Great. Which is better for you: {slot_1}, or {slot_2}?"
+    none_work: Line = "No problem. What day and time would suit you best?"
+    no_slots: Line = "I'm booked up {day}. How about {slot_1}, or {slot_2}?"
+    ask_email: Line = "Perfect, {time}. What's the best e-mail for the invite?"
+    confirm_known_email: Line = "Perfect, {time}. Should I send the invite to {email}?"
+    confirm_email: Line = "Let me read that back: {email}. Is that right?"
+    reask_email: Line = "Sorry, could you spell the e-mail for me?"
+    booked: Line = "You're all set for {time}. The invite is on its way to {email}."
+    slot_taken: Line = "Ah, that time was just taken. How about {slot_1}, or {slot_2}?"
+    calendar_down: Line = "I can't get into the calendar right now, so I'll e-mail you a few times instead."
+    follow_up_email_ask: Line = "Sure. What's the best e-mail to send it to?"
+    follow_up_known_email: Line = "Sure. Should I send it to {email}?"
+    follow_up_sent: Line = "Done, it's on its way to {email}."
+    callback_confirm: Line = "Sure, I'll call you back {time}. Talk then!"
+    hold: Line = "One moment, I'm checking the calendar."
+
+
+class Booking(_Model):
+    """When meetings may be booked on the host's calendar, and how the agent books them."""
+
+    meeting_minutes: int = Field(30, ge=5, le=480)
+    buffer_minutes: int = Field(0, ge=0, le=240)
+    lead_time_minutes: int = Field(120, ge=0)
+    horizon_days: int = Field(14, ge=1, le=90)
+    business_hours: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")] = "09:00-17:00"
+    weekdays: list[Annotated[str, Field(pattern=r"^(mon|tue|wed|thu|fri|sat|sun)$")]] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1
+    )
+    timezone: Line = "America/New_York"
+    step_minutes: int = Field(30, ge=5, le=240)
+    host_name: Line
+    host_email: Line
+    title: Line = "{agent_company} demo with {first_name} ({company})"
+    lines: BookingLines = Field(default_factory=BookingLines)
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        start, end = self.business_hours.split("-")
+        if end <= start:
+            raise PlaybookProblem(
+                "booking.business_hours", f"'{self.business_hours}' ends before it starts", "write it as 09:00-17:00"
+            )
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise PlaybookProblem(
+                "booking.timezone",
+                f"unknown time zone '{self.timezone}'",
+                "use an IANA name such as 'America/Chicago' or 'Europe/London'",
+            ) from None
+        if "@" not in self.host_email:
+            problem = f"'{self.host_email}' is not an e-mail address"
+            raise PlaybookProblem("booking.host_email", problem, "write name@company.com")
+        return self
+
+    @property
+    def hours(self) -> tuple[dt.time, dt.time]:
+        """Business hours as local times of the host's zone."""
+        start, end = self.business_hours.split("-")
+        return dt.time.fromisoformat(start), (dt.time.max if end == "24:00" else dt.time.fromisoformat(end))
+
+    @property
+    def weekday_numbers(self) -> frozenset[int]:
+        """Allowed weekdays, Monday = 0."""
+        return frozenset(WEEKDAYS.index(day) for day in self.weekdays)
+
+
+class Compliance(_Model):
+    """Lines some jurisdictions require at the start of a call; each is spoken right after the opener."""
+
+    ai_disclosure: Line | None = None
+    recording_notice: Line | None = None
 
 
 class Playbook(_Model):
@@ -160,6 +247,8 @@ class Playbook(_Model):
     silence_goodbye: Line
     voicemail_message: Line
     languages: list[Language] = Field(default_factory=lambda: ["en"], min_length=1)
+    booking: Booking | None = None
+    compliance: Compliance = Field(default_factory=Compliance)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Self:
@@ -181,6 +270,10 @@ class Playbook(_Model):
                 )
         for path, line in self.template_lines():
             _check_placeholders(path, line)
+        if self.booking is not None:
+            _check_placeholders("booking.title", self.booking.title)
+            for name, line in self.booking.lines.model_dump().items():
+                _check_placeholders(f"booking.lines.{name}", line, BOOKING_PLACEHOLDERS)
         return self
 
     @property
@@ -208,7 +301,13 @@ class Playbook(_Model):
             value = getattr(self.close, name)
             if value is not None:
                 yield f"close.{name}", value
+        if self.booking is not None:
+            yield "booking.lines.hold", self.booking.lines.hold
         yield "opener", self.opener
+        if self.compliance.ai_disclosure is not None:
+            yield "compliance.ai_disclosure", self.compliance.ai_disclosure
+        if self.compliance.recording_notice is not None:
+            yield "compliance.recording_notice", self.compliance.recording_notice
         yield "pitch", self.pitch
         for i, q in enumerate(self.qualification):
             yield f"qualification[{i}].ask", q.ask
@@ -227,8 +326,8 @@ class Playbook(_Model):
                 seen.setdefault(self.render(line), None)
         return list(seen)
 
-    def render(self, line: str, context: CallContext | None = None) -> str:
-        """Fill a line's placeholders; call placeholders need ``context``."""
+    def render(self, line: str, context: CallContext | None = None, **turn: str) -> str:
+        """Fill a line's placeholders; call placeholders need ``context``, booking ones ``turn`` values."""
         values = {
             "agent_name": self.persona.name,
             "agent_role": self.persona.role,
@@ -240,7 +339,7 @@ class Playbook(_Model):
                 "prospect_name": context.prospect_name,
                 "company": context.company,
             }
-        return line.format_map(values)
+        return line.format_map(values | turn)
 
 
 def bundled_playbook(agent: str = "backbeam") -> Path:
@@ -306,8 +405,9 @@ def _placeholders(line: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(line) if name is not None}
 
 
-def _check_placeholders(path: str, line: str) -> None:
-    allowed = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+def _check_placeholders(path: str, line: str, extra: tuple[str, ...] = ()) -> None:
+    names = PLACEHOLDERS + extra
+    allowed = ", ".join("{" + p + "}" for p in names)
     try:
         parsed = list(string.Formatter().parse(line))
     except ValueError as exc:
@@ -317,7 +417,7 @@ def _check_placeholders(path: str, line: str) -> None:
     for _, name, spec, conversion in parsed:
         if name is None:
             continue
-        if name not in PLACEHOLDERS or spec or conversion:
+        if name not in names or spec or conversion:
             raise PlaybookProblem(path, f"unknown placeholder {{{name}}}", f"use one of {allowed}")
 
 

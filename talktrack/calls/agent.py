@@ -57,7 +57,7 @@ class Agent:
 
 
 # Context fields a carrier parameter, SIP header or API request may carry.
-CONTEXT_FIELDS = ("prospect_name", "company", "history", "goal", "language", "timezone", "phone")
+CONTEXT_FIELDS = ("prospect_name", "company", "history", "goal", "language", "timezone", "phone", "email")
 
 
 class AgentDirectory:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,3 +42,6 @@ class AgentSayFrame(DataFrame):
     kind: str = "reply"
     turn: int = 0
     end_call: bool = False
+    # Lines still arriving (an LLM's clauses), spoken after ``lines``; ``record`` is the transcript line to amend.
+    more: AsyncIterator[str] | None = None
+    record: dict[str, Any] | None = None

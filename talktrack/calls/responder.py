@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from pipecat.frames.frames import BotStartedSpeakingFrame, BotStoppedSpeakingFrame, Frame, StartFrame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
@@ -32,6 +32,7 @@ class Responder(FrameProcessor):
         listen_first_s: float,
         reprompt_after_s: float,
         end_call: Callable[[str], Awaitable[None]],
+        hold_after_s: float = 0.7,
     ) -> None:
         super().__init__(name="responder")
         self._brain = brain
@@ -39,6 +40,7 @@ class Responder(FrameProcessor):
         self._ledger = ledger
         self._listen_first_s = listen_first_s
         self._reprompt_after_s = reprompt_after_s
+        self._hold_after_s = hold_after_s
         self._end_call = end_call
         self._opened = False
         self._prospect_spoke = False
@@ -51,6 +53,9 @@ class Responder(FrameProcessor):
         self._last_barge_in = False
         self._checkpoint: object | None = None
         self._was_opened = False
+        self._deciding = False
+        self._late_retract = False
+        self._turn_text: str | None = None  # the prospect turn the brain last answered
         self.outcome: str | None = None
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
@@ -65,7 +70,7 @@ class Responder(FrameProcessor):
             await self._on_turn(frame)
             return
         elif isinstance(frame, TurnRetractedFrame):
-            self._retract()
+            self._retract(frame.text)
         elif isinstance(frame, BotStartedSpeakingFrame):
             self._bot_speaking = True
             self._cancel_timer()
@@ -145,13 +150,26 @@ class Responder(FrameProcessor):
             return
         self._silences = 0
         self._turn += 1
+        self._turn_text = text
         self._log.say("prospect", text, frame.timing.get("speech_end"))
         self._checkpoint, self._was_opened = self._brain.checkpoint(), self._opened
         t0 = time.monotonic()
         if not self._opened:
             reply = self._brain.opener()
         else:
-            reply = await self._brain.respond(text)
+            self._deciding = True
+            try:
+                reply = await self._respond(text)
+            except asyncio.CancelledError:
+                # The prospect went on talking (the turn taker's interruption cancelled this turn mid-decision):
+                # leave the brain as it was before the turn; the withdrawal that follows finds nothing to undo.
+                self._undo_decided_turn()
+                raise
+            finally:
+                self._deciding = False
+            if self._late_retract:
+                self._undo_decided_turn()
+                return
         brain_ms = (time.monotonic() - t0) * 1000.0
         timing = frame.timing
         record = TurnRecord(
@@ -173,13 +191,62 @@ class Responder(FrameProcessor):
         )
         await self._say(reply, kind="reply" if self._opened else "opener")
 
-    def _retract(self) -> None:
+    async def _streamed(self, more: AsyncIterator[str], frame: AgentSayFrame) -> AsyncIterator[str]:
+        """Pass a streamed reply on; once it is complete, learn whether the brain ended the call with it."""
+        async for part in more:
+            yield part
+        outcome = getattr(self._brain, "pending_end", None)
+        if outcome:
+            self.outcome = str(outcome)
+            frame.end_call = True
+
+    async def _respond(self, text: str) -> Reply:
+        """Ask the brain; if it is still waiting on a tool (a slow calendar) after ``hold_after_s``, say so."""
+        pending = asyncio.ensure_future(self._brain.respond(text))
+        try:
+            done, _ = await asyncio.wait({pending}, timeout=self._hold_after_s)
+            hold_line = getattr(self._brain, "hold_line", None)
+            line = hold_line() if not done and hold_line is not None else None
+            if line:
+                self._log.event("hold", after_ms=round(self._hold_after_s * 1000.0))
+                await self._say_text(line, kind="hold")
+            return await pending
+        finally:
+            # Cancelled by an interruption: the brain must not finish this turn behind the caller's back.
+            pending.cancel()
+
+    def _undo_decided_turn(self) -> None:
+        """The prospect went on talking while the brain was deciding (a booking round trip): drop its reply."""
+        self._late_retract = False
+        if self._checkpoint is not None:
+            self._brain.rollback(self._checkpoint)
+        self._checkpoint = None
+        self._turn_text = None
+        self._opened = self._was_opened
+        self.outcome = None
+        self._turn -= 1
+        for line in reversed(self._log.transcript):
+            if line["role"] == "prospect":
+                line["retracted"] = True
+                break
+        self._log.event("retracted_while_deciding")
+        self._prospect_speaking = True
+
+    def _retract(self, text: str) -> None:
         """Undo the last turn: the brain's state, its transcript lines and its timings."""
         self._cancel_timer()
+        if text != self._turn_text:
+            # That turn never reached the brain (the interruption before this frame flushed it): nothing to undo.
+            self._prospect_speaking = True
+            return
+        if self._deciding:
+            self._late_retract = True  # undone once the brain returns; its state is not ours to touch now
+            return
         if self._checkpoint is None:
             return
         self._brain.rollback(self._checkpoint)
         self._checkpoint = None
+        self._turn_text = None
         self._opened = self._was_opened
         self.outcome = None
         self._turn -= 1
@@ -201,11 +268,22 @@ class Responder(FrameProcessor):
         self._opened = self._opened or kind in ("opener", "hello", "reply")
         if reply.outcome:
             self.outcome = reply.outcome
-        await self._say_text(reply.text, kind=kind, end_call=reply.action == "end_call", lines=reply.lines)
+        end_call = reply.action == "end_call"
+        await self._say_text(reply.text, kind=kind, end_call=end_call, lines=reply.lines, more=reply.more)
 
-    async def _say_text(self, text: str, *, kind: str, end_call: bool = False, lines: list[str] | None = None) -> None:
+    async def _say_text(
+        self,
+        text: str,
+        *,
+        kind: str,
+        end_call: bool = False,
+        lines: list[str] | None = None,
+        more: AsyncIterator[str] | None = None,
+    ) -> None:
         self._agent_line = self._log.say("agent", text, kind=kind)
         frame = AgentSayFrame(text=text, kind=kind, turn=self._turn, end_call=end_call, lines=lines or [text])
+        if more is not None:
+            frame.more, frame.record = self._streamed(more, frame), self._agent_line
         await self.push_frame(frame)
         if not text and end_call:
             await self._end_call(self.outcome or "completed")

@@ -18,8 +18,8 @@ from pipecat.workers.runner import WorkerRunner
 
 from talktrack.brain.base import Brain
 from talktrack.brain.context import CallContext
-from talktrack.brain.engine import PlaybookBrain
 from talktrack.calls.agent import Agent
+from talktrack.calls.brains import build_brain
 from talktrack.calls.engines import SpeechEngines
 from talktrack.calls.frames import AgentSayFrame
 from talktrack.calls.ledger import SpeechLedger
@@ -32,6 +32,7 @@ from talktrack.settings import Settings
 from talktrack.speech.endpointing import EndpointSettings
 from talktrack.telephony.line_transport import LineEndLike, LineTransport
 from talktrack.telephony.simline import RATE
+from talktrack.tools.services import Office, office_for
 
 
 class _Tap:
@@ -75,6 +76,7 @@ class CallSession:
         settings: Settings,
         *,
         brain_factory: Callable[[Agent, CallContext], Brain] | None = None,
+        office: Office | None = None,
         max_duration_s: float = 600.0,
     ) -> None:
         self.agent = agent
@@ -86,7 +88,8 @@ class CallSession:
         self.log = CallLog(agent=agent.agent_id, context=_context_dict(context))
         self.ledger = SpeechLedger()
         self.recorder = CallRecorder(self.log.t0)
-        self._brain_factory = brain_factory or _playbook_brain
+        self.office = office or office_for(settings)
+        self._brain_factory = brain_factory or self._default_brain
         self.brain = self._brain_factory(agent, context)
         self.cache = agent.phrase_cache(settings.data_dir, engines.tts, RATE)
         self._task: PipelineWorker | None = None
@@ -98,7 +101,14 @@ class CallSession:
             ledger=self.ledger,
             listen_first_s=settings.listen_first_s,
             reprompt_after_s=settings.reprompt_after_s,
+            hold_after_s=settings.hold_after_s,
             end_call=self.end,
+        )
+
+    def _default_brain(self, agent: Agent, context: CallContext) -> Brain:
+        send_dtmf = getattr(self.line, "send_dtmf", None)
+        return build_brain(
+            agent, context, call_id=self.log.call_id, settings=self.settings, office=self.office, send_dtmf=send_dtmf
         )
 
     async def prepare(self, *, all_phrases: bool = False) -> None:
@@ -166,6 +176,9 @@ class CallSession:
         finally:
             digits.cancel()
             self.line.hangup()
+            close = getattr(self.brain, "aclose", None)
+            if close is not None:
+                await close()
             if self._warming is not None:
                 self._warming.cancel()  # what it synthesized so far stays in the cache
             self.log.ended_at = time.time()
@@ -213,8 +226,6 @@ class CallSession:
         return wav, record
 
 
-def _playbook_brain(agent: Agent, context: CallContext) -> Brain:
-    return PlaybookBrain(agent.playbook, context)
 
 
 def _context_dict(context: CallContext) -> dict[str, object]:

@@ -58,6 +58,38 @@ class Speaker(FrameProcessor):
         audio = await asyncio.to_thread(self._tts.synthesize_at, text, self._rate)
         return audio, False
 
+    async def _play(
+        self, frame: AgentSayFrame, clause: str, audio: np.ndarray | None, first: bool, started: float
+    ) -> bool:
+        """Voice one clause (unless cached) and queue it; returns whether the next clause is still the first."""
+        hit = audio is not None
+        if audio is None:
+            audio, hit = await self._audio_for(clause)
+        if first:
+            self._note_first_audio(frame, started)
+            self._log.event(
+                "tts_first_audio",
+                line=frame.kind,
+                turn=frame.turn,
+                cached=hit,
+                ms=round((time.monotonic() - started) * 1000.0, 1),
+                clause=clause,
+            )
+        self._ledger.clause(clause, int(audio.size))
+        await self.push_frame(TTSAudioRawFrame(audio=audio.tobytes(), sample_rate=self._rate, num_channels=1))
+        return False
+
+    def _extend(self, frame: AgentSayFrame, part: str) -> None:
+        """A streamed line arrived: it belongs to this turn's text, transcript line and record."""
+        record = self._log.turns[-1] if self._log.turns else None
+        if record is not None and record.index == frame.turn and record.reply == frame.text:
+            record.reply = f"{record.reply} {part}".strip()
+        frame.text = f"{frame.text} {part}".strip()
+        self._ledger.text = frame.text
+        if frame.record is not None:
+            frame.record["text"] = frame.text
+            self._log.changed(frame.record)
+
     async def _speak(self, frame: AgentSayFrame) -> None:
         self._ledger.start(frame.text)
         if not frame.text.strip():
@@ -72,22 +104,12 @@ class Speaker(FrameProcessor):
                 [(part, whole)] if whole is not None else [(c, None) for c in split_clauses(part)]
             )
             for clause, audio in pieces:
-                hit = audio is not None
-                if audio is None:
-                    audio, hit = await self._audio_for(clause)
-                if first:
-                    first = False
-                    self._note_first_audio(frame, started)
-                    self._log.event(
-                        "tts_first_audio",
-                        line=frame.kind,
-                        turn=frame.turn,
-                        cached=hit,
-                        ms=round((time.monotonic() - started) * 1000.0, 1),
-                        clause=clause,
-                    )
-                self._ledger.clause(clause, int(audio.size))
-                await self.push_frame(TTSAudioRawFrame(audio=audio.tobytes(), sample_rate=self._rate, num_channels=1))
+                first = await self._play(frame, clause, audio, first, started)
+        if frame.more is not None:
+            async for part in frame.more:
+                self._extend(frame, part)
+                for clause in split_clauses(part):
+                    first = await self._play(frame, clause, None, first, started)
         await self.push_frame(TTSStoppedFrame())
         # Pass the line on so whoever ends the call knows the last words are queued.
         await self.push_frame(frame)

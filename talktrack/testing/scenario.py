@@ -92,6 +92,8 @@ class Scenario(BaseModel):
     context: dict[str, Any] | None = None
     voice: Voice = Voice()
     steps: list[Step]
+    # What must be true when the call ends (outcome, booking, e-mails): read by `talktrack bench dialogue`.
+    dialogue: dict[str, Any] | None = None
     source: Path | None = None
 
 

@@ -10,23 +10,12 @@ from talktrack.brain.base import Brain, HistoryTurn, Reply
 from talktrack.brain.context import CallContext, load_context
 from talktrack.brain.engine import PlaybookBrain
 from talktrack.brain.playbook import (
-    BUNDLED_AGENTS_DIR,
     RESERVED_INTENTS,
     Playbook,
     bundled_playbook,
     load_playbook,
 )
 from talktrack.errors import ConfigError
-
-
-@pytest.fixture(scope="module")
-def playbook() -> Playbook:
-    return load_playbook(bundled_playbook())
-
-
-@pytest.fixture(scope="module")
-def context() -> CallContext:
-    return load_context(BUNDLED_AGENTS_DIR / "backbeam" / "context.yaml")
 
 
 @pytest.fixture
@@ -361,9 +350,7 @@ async def test_decision_records_the_phase_change(brain: PlaybookBrain) -> None:
 
 
 async def test_rollback_undoes_a_turn_completely():
-    from talktrack.brain.context import load_context
     from talktrack.brain.engine import PlaybookBrain
-    from talktrack.brain.playbook import bundled_playbook, load_playbook
 
     playbook = load_playbook(bundled_playbook())
     brain = PlaybookBrain(playbook, load_context(bundled_playbook().parent / "context.yaml"))
@@ -377,3 +364,34 @@ async def test_rollback_undoes_a_turn_completely():
     assert (brain.phase, dict(brain.slots), [h.text for h in brain.history]) == before
     again = await brain.respond("We just do a weekly export.")
     assert again.text == first.text
+
+
+async def test_a_numeric_answer_is_also_recorded_as_a_number(brain: PlaybookBrain) -> None:
+    await into_qualifying(brain)
+    await brain.respond("We export to a spreadsheet.")
+    reply = await brain.respond("Uh, about two hundred and fifty people.")
+    assert reply.decision["slot"] == "team_size"
+    assert reply.decision["number"] == 250
+
+
+@pytest.mark.parametrize(
+    "answer", ["Like, sixty people?", "We use a backup app from the AppExchange.", "Uh, Salesforce, mostly?"]
+)
+async def test_a_rising_tone_or_a_product_word_still_answers_the_question(brain: PlaybookBrain, answer: str) -> None:
+    await into_qualifying(brain)
+    reply = await brain.respond(answer)
+    assert reply.decision["slot"] == "current_tool" and reply.decision["value"] == answer
+
+
+async def test_a_question_with_a_greeting_in_front_is_still_off_topic(brain: PlaybookBrain) -> None:
+    await into_qualifying(brain)
+    reply = await brain.respond("Hey, who won the Super Bowl?")
+    assert reply.text.startswith(brain.playbook.fallbacks.off_topic)
+
+
+async def test_tag_questions_and_second_sentences_carry_the_intent(brain: PlaybookBrain) -> None:
+    await into_qualifying(brain)
+    reply = await brain.respond("Uh, Salesforce already backs it up, doesn't it?")
+    assert reply.intent == "already_have_backup"
+    bye = await brain.respond("Actually, you know what, I'm not interested. Take me off your list.")
+    assert bye.outcome == "not_interested"

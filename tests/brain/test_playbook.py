@@ -264,3 +264,55 @@ def test_context_file_errors(tmp_path: Path) -> None:
     bad.write_text("prospect_name: [Dana\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="invalid YAML at line"):
         load_context(bad)
+
+
+# Booking rules and compliance lines
+
+
+def test_bundled_playbook_books_on_the_hosts_calendar(playbook: Playbook) -> None:
+    booking = playbook.booking
+    assert booking is not None
+    assert booking.meeting_minutes == 30 and booking.timezone == "America/New_York"
+    assert booking.weekday_numbers == frozenset({0, 1, 2, 3, 4})
+    assert [t.isoformat() for t in booking.hours] == ["09:00:00", "17:00:00"]
+    assert "{slot_1}" in booking.lines.propose
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"business_hours": "17:00-09:00"}, "booking.business_hours: '17:00-09:00' ends before it starts"),
+        ({"business_hours": "9-5"}, "booking.business_hours"),
+        ({"timezone": "Mars/Olympus"}, "booking.timezone: unknown time zone 'Mars/Olympus'"),
+        ({"weekdays": ["monday"]}, "booking.weekdays[0]"),
+        ({"meeting_minutes": 0}, "booking.meeting_minutes"),
+        ({"host_email": "alex"}, "booking.host_email: 'alex' is not an e-mail address"),
+        ({"lines": {"propose": "How about {slot_3}?"}}, "booking.lines.propose: unknown placeholder {slot_3}"),
+    ],
+)
+def test_booking_errors_name_the_field(
+    tmp_path: Path, sample: dict[str, Any], change: dict[str, Any], needle: str
+) -> None:
+    sample["booking"] = {**sample["booking"], **change}
+    assert needle in load_error(write(tmp_path, sample))
+
+
+def test_booking_without_a_host_is_refused(tmp_path: Path, sample: dict[str, Any]) -> None:
+    del sample["booking"]["host_email"]
+    message = load_error(write(tmp_path, sample))
+    assert "booking.host_email: field required" in message
+
+
+def test_compliance_lines_follow_the_opener(tmp_path: Path, sample: dict[str, Any]) -> None:
+    sample["compliance"] = {
+        "ai_disclosure": "I'm an AI assistant calling for {agent_company}.",
+        "recording_notice": "This call is recorded.",
+    }
+    playbook = load_playbook(write(tmp_path, sample))
+    assert "I'm an AI assistant calling for Backbeam." in playbook.fixed_lines()
+    from talktrack.brain.engine import PlaybookBrain
+
+    context = load_context(CONTEXT_YAML)
+    reply = PlaybookBrain(playbook, context).opener()
+    assert reply.lines[1:3] == ["I'm an AI assistant calling for Backbeam.", "This call is recorded."]
+    assert reply.lines[-1] == playbook.permission

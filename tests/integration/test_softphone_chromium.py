@@ -40,7 +40,7 @@ from talktrack.api.app import create_app
 from talktrack.api.webrtc import OFFER_PATH, webrtc_router
 from talktrack.audio.g711 import ULAW_SILENCE, ulaw_encode
 from talktrack.calls.agent import Agent, bundled_agent_dir
-from talktrack.demo import bundled_scenario
+from talktrack.demo import bundled_scenario, local_office
 from talktrack.settings import Settings
 from talktrack.telephony.simline import LineClosed
 from talktrack.telephony.webrtc_line import WebRtcCallerLine, WebRtcLine, http_signal
@@ -207,12 +207,13 @@ async def test_a_failing_call_still_closes_its_line():
 async def test_the_demo_call_over_webrtc(engines, tmp_path):
     settings = LoopbackSettings(data_dir=tmp_path / "data", listen_first_s=1.0, reprompt_after_s=1.5)
     agent = Agent.load(bundled_agent_dir())
-    app = create_app(settings, engines)
     scenario = load_scenario(bundled_scenario("demo"))
-    async with serve_app(app) as base:
-        log, report, caller = await simulate_webrtc_call(app, base, "backbeam", agent.default_context(), scenario)
+    async with local_office(settings) as office_settings:
+        app = create_app(office_settings, engines)
+        async with serve_app(app) as base:
+            log, report, caller = await simulate_webrtc_call(app, base, "backbeam", agent.default_context(), scenario)
     assert report.failures == []
-    assert log is not None and log.outcome == "meeting_requested"
+    assert log is not None and log.outcome == "meeting_booked"
     assert report.hung_up_by == "agent"
     assert len(report.v2v_ms) >= 8
     assert report.bargein_ms  # the prospect cut the agent off once, and the agent stopped

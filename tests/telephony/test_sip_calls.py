@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from talktrack.demo import bundled_scenario
+from talktrack.demo import bundled_scenario, local_office
 from talktrack.telephony.sip_endpoint import SipCallFailed, SipEndpoint
 from talktrack.testing.scenario import load_scenario
 from talktrack.testing.sip_harness import serve_sip, simulate_sip_call
@@ -16,10 +16,10 @@ pytestmark = pytest.mark.integration
 
 async def test_demo_call_over_sip(engines, settings):
     scenario = load_scenario(bundled_scenario("demo"))
-    async with serve_sip(settings, engines) as service:
+    async with local_office(settings) as office_settings, serve_sip(office_settings, engines) as service:
         log, report, caller = await simulate_sip_call(service, scenario, called_user="backbeam")
     assert report.failures == []
-    assert log is not None and log.outcome == "meeting_requested"
+    assert log is not None and log.outcome == "meeting_booked"
     assert report.hung_up_by == "agent"
     assert len(report.v2v_ms) >= 8
     assert report.bargein_ms and report.bargein_ms[0] < 1000

@@ -9,7 +9,7 @@ import websockets
 
 from talktrack.api.app import create_app
 from talktrack.calls.agent import Agent, bundled_agent_dir
-from talktrack.demo import bundled_scenario
+from talktrack.demo import bundled_scenario, local_office
 from talktrack.testing.scenario import load_scenario
 from talktrack.testing.stream_harness import serve_app, simulate_stream_call
 
@@ -18,15 +18,16 @@ pytestmark = pytest.mark.integration
 
 @pytest.mark.parametrize("carrier", ["twilio", "telnyx"])
 async def test_demo_call_over_a_carrier_media_stream(carrier, engines, settings):
-    app = create_app(settings, engines)
     agent = Agent.load(bundled_agent_dir())
     scenario = load_scenario(bundled_scenario("demo"))
-    async with serve_app(app) as base:
-        log, report, caller = await simulate_stream_call(
-            app, base, "backbeam", agent.default_context(), scenario, carrier=carrier
-        )
+    async with local_office(settings) as office_settings:
+        app = create_app(office_settings, engines)
+        async with serve_app(app) as base:
+            log, report, caller = await simulate_stream_call(
+                app, base, "backbeam", agent.default_context(), scenario, carrier=carrier
+            )
     assert report.failures == []
-    assert log is not None and log.outcome == "meeting_requested"
+    assert log is not None and log.outcome == "meeting_booked"
     assert report.hung_up_by == "agent"
     assert len(report.v2v_ms) >= 8
     # The barge-in made the agent send the carrier a `clear`.
