@@ -29,6 +29,11 @@ STREAM_PATH = "/telephony/twilio/stream"
 TELNYX_STREAM_PATH = "/telephony/telnyx/stream"
 
 
+# Twilio's voice webhook fields passed on to the call: its direction ("inbound", "outbound-api") and the
+# answering-machine verdict ("human", "machine_start", "machine_end_beep", "fax", …) when detection is on.
+_TWILIO_CALL_FIELDS = {"Direction": "direction", "AnsweredBy": "answered_by"}
+
+
 def create_app(settings: Settings | None = None, engines: SpeechEngines | None = None) -> FastAPI:
     """The ASGI app: carrier webhooks and media streams, the browser softphone (more join as the platform grows)."""
     settings = settings or Settings()
@@ -58,13 +63,25 @@ def create_app(settings: Settings | None = None, engines: SpeechEngines | None =
         agent_id = request.query_params.get("agent_id", "backbeam")
         stream = public_url(settings, request, STREAM_PATH).replace("http", "ws", 1)
         params = {"agent_id": agent_id, **{k: v for k, v in request.query_params.items() if k in CONTEXT_FIELDS}}
+        # Twilio says which way the call goes and, with machine detection on, who answered.
+        params.update({key: form[name] for name, key in _TWILIO_CALL_FIELDS.items() if form.get(name)})
         twiml = twilio_webhook.connect_stream_twiml(stream, params)
         return Response(twiml, media_type="application/xml")
 
     async def run_call(agent_id: str, params: Mapping[str, str], line: LineEndLike, call_id: str, kind: str) -> None:
         """One call on an answered line: the agent, its context from the call's parameters, the record."""
         agent = agents.get(agent_id)
-        session = CallSession(agent, call_context(agent, params, f"{kind} parameters"), line, speech(), settings)
+        # A prospect calling in (or on the browser softphone) is a person: only outbound calls are screened.
+        inbound = kind == "webrtc" or params.get("direction") == "inbound"
+        session = CallSession(
+            agent,
+            call_context(agent, params, f"{kind} parameters"),
+            line,
+            speech(),
+            settings,
+            screen=not inbound,
+            answered_by=params.get("answered_by"),
+        )
         await session.prepare()
         log = await session.run()
         session.save(settings.data_dir / "calls")

@@ -239,7 +239,11 @@ async def _answer(settings: Settings, routes: Mapping[str, str], request: Reques
     if agent_id is None:
         logger.warning(f"telnyx call {event.call_control_id}: no agent for {event.to_number}; not answered")
         return
-    params = {"agent_id": str(agent_id), **({"phone": event.from_number} if event.from_number else {})}
+    params = {
+        "agent_id": str(agent_id),
+        "direction": "inbound",  # a person calling in: not screened for voicemail or menus
+        **({"phone": event.from_number} if event.from_number else {}),
+    }
     public = settings.public_url or str(request.base_url)
     try:
         async with CallControl.from_settings(settings) as control:

@@ -12,7 +12,7 @@ import string
 import types
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Self, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Self, Union, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -220,6 +220,13 @@ class Booking(_Model):
         return frozenset(WEEKDAYS.index(day) for day in self.weekdays)
 
 
+class Voicemail(_Model):
+    """What to do when a voicemail greeting answers: leave ``voicemail_message`` after the beep, or hang up."""
+
+    action: Literal["leave_message", "hang_up"] = "leave_message"
+    leave_after_silence_s: float = Field(default=2.5, ge=0.5, le=10.0)
+
+
 class Compliance(_Model):
     """Lines some jurisdictions require at the start of a call; each is spoken right after the opener."""
 
@@ -246,6 +253,7 @@ class Playbook(_Model):
     reprompts: list[Line] = Field(min_length=1)
     silence_goodbye: Line
     voicemail_message: Line
+    voicemail: Voicemail = Field(default_factory=Voicemail)
     languages: list[Language] = Field(default_factory=lambda: ["en"], min_length=1)
     booking: Booking | None = None
     compliance: Compliance = Field(default_factory=Compliance)

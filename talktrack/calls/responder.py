@@ -33,6 +33,7 @@ class Responder(FrameProcessor):
         reprompt_after_s: float,
         end_call: Callable[[str], Awaitable[None]],
         hold_after_s: float = 0.7,
+        may_greet: Callable[[], bool] | None = None,
     ) -> None:
         super().__init__(name="responder")
         self._brain = brain
@@ -42,6 +43,7 @@ class Responder(FrameProcessor):
         self._reprompt_after_s = reprompt_after_s
         self._hold_after_s = hold_after_s
         self._end_call = end_call
+        self._may_greet = may_greet  # the screener's say on the listen-first hello (not over a tone)
         self._opened = False
         self._prospect_spoke = False
         self._prospect_speaking = False
@@ -56,6 +58,8 @@ class Responder(FrameProcessor):
         self._deciding = False
         self._late_retract = False
         self._turn_text: str | None = None  # the prospect turn the brain last answered
+        self._muted = False  # a machine answered: the screener has the line
+        self._hello_waits = 0
         self.outcome: str | None = None
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
@@ -63,6 +67,8 @@ class Responder(FrameProcessor):
         if isinstance(frame, StartFrame):
             await self.push_frame(frame, direction)
             self._arm(self._listen_first_s, self._hello)
+            return
+        if self._muted and isinstance(frame, (ProspectOnsetFrame, ProspectTurnFrame, TurnRetractedFrame)):
             return
         if isinstance(frame, ProspectOnsetFrame):
             await self._on_onset(frame)
@@ -76,7 +82,8 @@ class Responder(FrameProcessor):
             self._cancel_timer()
         elif isinstance(frame, BotStoppedSpeakingFrame):
             self._bot_speaking = False
-            if direction is FrameDirection.UPSTREAM and self._opened and not self._prospect_speaking:
+            quiet = not (self._prospect_speaking or self._muted)
+            if direction is FrameDirection.UPSTREAM and self._opened and quiet:
                 self._arm(self._reprompt_after_s, self._silence)
         await self.push_frame(frame, direction)
 
@@ -106,14 +113,30 @@ class Responder(FrameProcessor):
             self._timer.cancel()
         self._timer = None
 
+    def stand_down(self) -> None:
+        """A machine answered after all: no more replies, reprompts or hellos; the screener has the line."""
+        self._muted = True
+        self._cancel_timer()
+
+    async def leave(self, text: str, *, outcome: str, kind: str = "voicemail") -> None:
+        """Say one last line (a voicemail message) and end the call once it has played."""
+        self.stand_down()
+        self.outcome = outcome
+        await self._say_text(text, kind=kind, end_call=True)
+
     async def _hello(self) -> None:
-        if self._prospect_spoke or self._opened:
+        if self._prospect_spoke or self._opened or self._muted:
+            return
+        if self._may_greet is not None and not self._may_greet() and self._hello_waits < 8:
+            # Something is sounding on the line (a tone, music): ask again shortly, for up to 4 s.
+            self._hello_waits += 1
+            self._arm(0.5, self._hello)
             return
         self._log.event("listen_first_timeout")
         await self._say(self._brain.hello(), kind="hello")
 
     async def _silence(self) -> None:
-        if self._prospect_speaking or self._bot_speaking:
+        if self._prospect_speaking or self._bot_speaking or self._muted:
             return
         self._silences += 1
         self._log.event("silence", count=self._silences)

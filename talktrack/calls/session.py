@@ -22,10 +22,13 @@ from talktrack.calls.agent import Agent
 from talktrack.calls.brains import build_brain
 from talktrack.calls.engines import SpeechEngines
 from talktrack.calls.frames import AgentSayFrame
+from talktrack.calls.ivr import IvrGoal
 from talktrack.calls.ledger import SpeechLedger
+from talktrack.calls.machine_ears import MachineEars
 from talktrack.calls.record import CallLog
 from talktrack.calls.recorder import CallRecorder
 from talktrack.calls.responder import Responder
+from talktrack.calls.screener import Screener, ToneWatch, VoicemailPolicy
 from talktrack.calls.speaker import Speaker
 from talktrack.calls.turn_taker import TurnPolicy, TurnTaker
 from talktrack.settings import Settings
@@ -78,6 +81,8 @@ class CallSession:
         brain_factory: Callable[[Agent, CallContext], Brain] | None = None,
         office: Office | None = None,
         max_duration_s: float = 600.0,
+        screen: bool = True,
+        answered_by: str | None = None,
     ) -> None:
         self.agent = agent
         self.context = context
@@ -85,6 +90,8 @@ class CallSession:
         self.engines = engines
         self.settings = settings
         self.max_duration_s = max_duration_s
+        self.screen = screen  # outbound calls: find out who answered (a person, voicemail, a menu) first
+        self.answered_by = answered_by  # the carrier's own answering-machine verdict, when it has one
         self.log = CallLog(agent=agent.agent_id, context=_context_dict(context))
         self.ledger = SpeechLedger()
         self.recorder = CallRecorder(self.log.t0)
@@ -103,7 +110,19 @@ class CallSession:
             reprompt_after_s=settings.reprompt_after_s,
             hold_after_s=settings.hold_after_s,
             end_call=self.end,
+            may_greet=self._may_greet if screen else None,
         )
+        self._turn_taker: TurnTaker | None = None
+        self._tone_watch = ToneWatch(RATE)
+        self._screener_proc = self._screener() if screen else None
+
+    async def _restart_listening(self) -> None:
+        if self._turn_taker is not None:
+            await self._turn_taker.restart()
+
+    def _may_greet(self) -> bool:
+        screener = self._screener_proc
+        return screener is None or screener.may_greet()
 
     def _default_brain(self, agent: Agent, context: CallContext) -> Brain:
         send_dtmf = getattr(self.line, "send_dtmf", None)
@@ -120,7 +139,8 @@ class CallSession:
         started = time.monotonic()
         # A throwaway brain: asking for the opener must not move this call's conversation on.
         opener = self._brain_factory(self.agent, self.context).opener()
-        synthesized = await self._synthesize(opener.lines)
+        lines = opener.lines + ([self.voicemail_message] if self.screen else [])
+        synthesized = await self._synthesize(lines)
         if all_phrases:
             synthesized += await self._synthesize(self.agent.playbook.fixed_lines())
         else:
@@ -153,9 +173,14 @@ class CallSession:
             policy=TurnPolicy(max_wait_s=s.turn_max_wait_s),
             language=self.context.language,
         )
+        self._turn_taker = turn_taker
         speaker = Speaker(tts=self.engines.tts, cache=self.cache, ledger=self.ledger, log=self.log, rate=RATE)
+        listening: list[FrameProcessor] = [turn_taker]
+        if self._screener_proc is not None:
+            ears = MachineEars(self.engines.stt, RATE, active=self._screener_proc.wants_words)
+            listening = [self._tone_watch, ears, turn_taker, self._screener_proc]
         pipeline = Pipeline(
-            [transport.input(), turn_taker, self.responder, speaker, transport.output(), _LastLine(self)]
+            [transport.input(), *listening, self.responder, speaker, transport.output(), _LastLine(self)]
         )
         self._task = PipelineWorker(
             pipeline,
@@ -185,6 +210,40 @@ class CallSession:
             if self.log.outcome == "in_progress":
                 self.log.outcome = self.responder.outcome or "completed"
         return self.log
+
+    @property
+    def voicemail_message(self) -> str:
+        playbook = self.agent.playbook
+        return playbook.render(playbook.voicemail_message, self.context)
+
+    def _screener(self) -> Screener:
+        playbook, context = self.agent.playbook, self.context
+        policy = VoicemailPolicy(
+            action=playbook.voicemail.action,
+            message=self.voicemail_message,
+            leave_after_silence_s=playbook.voicemail.leave_after_silence_s,
+        )
+        goal = IvrGoal(
+            contact_name=context.prospect_name,
+            extension=context.extra.get("extension", ""),
+            language=context.language,
+        )
+
+        async def leave_message(text: str) -> None:
+            await self.responder.leave(text, outcome="voicemail")
+
+        return Screener(
+            log=self.log,
+            voicemail=policy,
+            ivr_goal=goal,
+            send_keys=getattr(self.line, "send_dtmf", None),
+            leave_message=leave_message,
+            end_call=self.end,
+            stand_down=self.responder.stand_down,
+            last_sound=lambda: self._tone_watch.last_sound,
+            restart_listening=self._restart_listening,
+            carrier_answered_by=self.answered_by,
+        )
 
     async def _log_digits(self) -> None:
         """Keys the prospect pressed (lines that carry DTMF have a ``digits`` queue) go into the record."""

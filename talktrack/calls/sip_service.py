@@ -102,7 +102,8 @@ class SipService:
         context = call_context(agent, {"phone": phone} if phone.startswith("+") else {}, "SIP call")
         call.ringing()
         try:
-            session = CallSession(agent, context, call, self.speech(), self.settings)
+            # Whoever calls in is a person: no screening for voicemail or menus.
+            session = CallSession(agent, context, call, self.speech(), self.settings, screen=False)
             await session.prepare()
             if call.ended.is_set():
                 logger.info(f"sip {call.call_id}: caller hung up while ringing")

@@ -126,6 +126,17 @@ class TurnTaker(FrameProcessor):
             self._bot_speaking = False
         await self.push_frame(frame, direction)
 
+    async def restart(self) -> None:
+        """Forget the utterance in progress: what is said from now on is a new turn, with its own onset.
+
+        The screener calls this once it has pressed keys on a phone menu: the menu's long speech before
+        them is no turn of a person's, and whoever picks up next must be heard from their first word.
+        """
+        await self._cancel_speculation()
+        self._endpointer.commit()
+        self._last_turn = None
+        self._log.event("listening_restarted")
+
     async def _on_audio(self, frame: InputAudioRawFrame) -> None:
         now = time.monotonic()
         pcm = np.frombuffer(frame.audio, dtype=np.int16)

@@ -15,6 +15,9 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
+from talktrack.audio.dtmf import dtmf_frames
+from talktrack.audio.g711 import ulaw_encode
+
 FRAME_MS = 20
 FRAME_S = FRAME_MS / 1000.0
 RATE = 8000
@@ -114,6 +117,11 @@ class LineEnd:
     def clear(self) -> int:
         """Drop what this end sent that the far end has not heard yet; returns frames dropped."""
         return self._out.clear()
+
+    async def send_dtmf(self, digits: str) -> None:
+        """Press keys as in-band tones (a simulated line has no RFC 4733 channel)."""
+        for frame in dtmf_frames(digits, frame_samples=FRAME_BYTES):
+            self.send(ulaw_encode(frame))
 
     def hangup(self) -> None:
         """Hang up: the far end hears what is in flight, then gets LineClosed."""

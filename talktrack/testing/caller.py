@@ -19,13 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
+from talktrack.audio.dtmf import DtmfDetector
 from talktrack.audio.g711 import ULAW_SILENCE, ulaw_decode, ulaw_encode
 from talktrack.audio.levels import is_audible, speech_bounds
 from talktrack.audio.resample import resample
 from talktrack.errors import MediaError
 from talktrack.telephony.line_transport import LineEndLike
 from talktrack.telephony.simline import FRAME_BYTES, FRAME_S, RATE, LineClosed
-from talktrack.testing.scenario import Hangup, Noise, Say, Scenario, Silence, WaitAgent
+from talktrack.testing.scenario import Hangup, Noise, Say, Scenario, Silence, WaitAgent, WaitKeys
 from talktrack.testing.sounds import SOUNDS
 
 # A pause longer than this splits the agent's audio into separate utterances.
@@ -80,6 +81,7 @@ class CallerReport:
     failures: list[str] = field(default_factory=list)
     first_agent_audio_s: float | None = None
     hung_up_by: str = ""
+    keys: list[tuple[str, float]] = field(default_factory=list)  # DTMF heard from the agent, when it played
 
     @property
     def v2v_ms(self) -> list[float]:
@@ -140,6 +142,8 @@ class ScriptedCaller:
         self._busy = False
         self._hung_up = asyncio.Event()
         self._sent_all = asyncio.Event()
+        self._keys = DtmfDetector(RATE)
+        self._keys_used = 0
 
     def prepare(self) -> None:
         """Synthesize every line of the scenario up front, so the call runs in real time."""
@@ -225,6 +229,8 @@ class ScriptedCaller:
                 payload, play_at = await self.line.recv()
                 pcm = ulaw_decode(payload)
                 self._heard.append((play_at, pcm))
+                for key in self._keys.process(pcm):
+                    self.report.keys.append((key, play_at))
                 if is_audible(pcm):
                     self._last_audible = play_at + FRAME_S
         except LineClosed:
@@ -259,6 +265,8 @@ class ScriptedCaller:
                 await self._speak(Utterance(i, f"<{step.noise}>", "noise"))
             elif isinstance(step, WaitAgent):
                 await self._wait_agent(i, step)
+            elif isinstance(step, WaitKeys):
+                await self._wait_keys(i, step)
             elif isinstance(step, Silence):
                 await self._sleep_or_close(step.silence)
             elif isinstance(step, Hangup):
@@ -297,6 +305,21 @@ class ScriptedCaller:
                 return
             if now - since > step.timeout_s:
                 self.report.failures.append(f"step {i}: the agent did not speak within {step.timeout_s:g}s")
+                return
+            await asyncio.sleep(FRAME_S / 2)
+
+    async def _wait_keys(self, i: int, step: WaitKeys) -> None:
+        # Keys pressed while the menu was still playing count: a menu is answered as it is read out.
+        since, seen = time.monotonic(), self._keys_used
+        while not self._closed:
+            pressed = "".join(key for key, _ in self.report.keys[seen:])
+            if pressed.endswith(step.wait_keys):
+                self._keys_used = len(self.report.keys)
+                return
+            if time.monotonic() - since > step.timeout_s:
+                got = f"got {pressed!r}" if pressed else "none pressed"
+                wanted = f"keys {step.wait_keys!r} not pressed within {step.timeout_s:g}s"
+                self.report.failures.append(f"step {i}: {wanted} ({got})")
                 return
             await asyncio.sleep(FRAME_S / 2)
 

@@ -50,17 +50,25 @@ class Noise(_Step):
     noise: Literal["cough", "door", "breath"]
 
 
+class WaitKeys(_Step):
+    """Wait until the agent has pressed these keys (heard as DTMF on the line), as a phone menu does."""
+
+    wait_keys: str = Field(pattern=r"^[0-9*#A-D]+$")
+    timeout_s: float = Field(default=15.0, gt=0, le=120)
+
+
 class Hangup(_Step):
     """Hang up the phone."""
 
     hangup: bool = True
 
 
-Step = Say | WaitAgent | Silence | Noise | Hangup
+Step = Say | WaitAgent | WaitKeys | Silence | Noise | Hangup
 _STEP_KEYS: dict[str, type[_Step]] = {
     "say": Say,
     "say_wav": Say,
     "wait_agent": WaitAgent,
+    "wait_keys": WaitKeys,
     "silence": Silence,
     "noise": Noise,
     "hangup": Hangup,
