@@ -39,6 +39,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         from talktrack.bench import knowledge
 
         return knowledge.main(args)
+    if args.what == "detection":
+        from talktrack.bench import detection
+
+        return detection.main([])
     return asyncio.run(capacity.main(args))
 
 
@@ -147,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     outbox.set_defaults(func=_cmd_outbox)
 
     bench = sub.add_parser("bench", help="benchmarks that print p50/p95 and a JSON line")
-    bench.add_argument("what", choices=["latency", "capacity", "dialogue", "knowledge"])
+    bench.add_argument("what", choices=["latency", "capacity", "dialogue", "knowledge", "detection"])
     bench.add_argument("--scenarios", type=Path, nargs="*", default=None, help="scenario files (default: bundled set)")
     bench.add_argument("--repeat", type=int, default=1, help="run each scenario this many times")
     bench.add_argument(
