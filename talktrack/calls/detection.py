@@ -50,7 +50,8 @@ _VOICEMAIL = re.compile(
 )
 _IVR = re.compile(
     r"\b(?:main menu|menu options|your call is important|please hold|para espanol|for english|listen carefully|"
-    r"options have changed|dial by name|company directory|party'?s extension|"
+    r"options have changed|dial by name|company directory|party'?s extension|stay on the line|remain on the line|"
+    r"next available (?:representative|agent)|calls are answered in the order|"
     r"su llamada es importante|por favor espere|marque la extension)\b"
 )
 _HUMAN = re.compile(
@@ -103,7 +104,9 @@ class AnswerDetector:
             return None
         if self._waiting_since is not None:
             # They went on after a greeting that was neither short nor cued: a recording talks on.
-            return self._decide(Answer.VOICEMAIL, t, "talking went on after a long greeting")
+            verdict = self._decide(Answer.VOICEMAIL, t, "talking went on after a long greeting")
+            self._revisable_until = float("inf")  # a machine for sure; its words will tell which kind
+            return verdict
         if self._talk_started is None:
             self._talk_started = t
         return None
@@ -186,6 +189,6 @@ def machine_cue(text: str, clean: str, *, strong: bool = False) -> tuple[Answer,
     found = _VOICEMAIL.search(clean)
     if found:
         return Answer.VOICEMAIL, f"voicemail words: {found.group(0)!r}"
-    if not strong and ((menu is not None and menu.accepts_extension) or _IVR.search(clean)):
+    if not strong and ((menu is not None and (menu.accepts_extension or menu.spells_name)) or _IVR.search(clean)):
         return Answer.IVR, f"a menu: {clean[:60]!r}"
     return None

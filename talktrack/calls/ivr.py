@@ -23,6 +23,9 @@ _KEY = r"(?P<key>[0-9*#]|" + "|".join(_KEY_WORDS) + r")"
 _VERB = r"(?:press|pressing|dial|push|select|hit|oprima|marque|presione|pulse|digite|teclee)"
 _ARTICLE = r"(?:(?:the|el|la)\s+)?(?:(?:number|key|tecla|numero|tecla\s+de)\s+)?"
 _VERB_MENTION = re.compile(rf"\b{_VERB}\s+{_ARTICLE}{_KEY}(?![\w])(?:\s+(?:key|now|ahora))?")
+# What STT writes for a spoken key right after "press" at the end of a clause: "press to." is "press two".
+_HOMOPHONES = {"to": "2", "too": "2", "for": "4", "fore": "4", "won": "1", "ate": "8"}
+_HOMOPHONE_KEY = re.compile(rf"\b({_VERB}\s+)(to|too|for|fore|won|ate)(?=\s*(?:[.,;!?]|$))")
 # "…, 2 to lock the conference, or 8 to exit" / "Dos para …": a key followed by what it does.
 _LIST_MENTION = re.compile(rf"(?:^|,|\bor\b|\bo\b|\bu\b)\s*{_KEY}(?=\s+(?:for|to|para)\b)")
 _LEAD = re.compile(r"^\s*(?:,|\bor\b|\bo\b|\bu\b|\bplease\b|\bpor favor\b)*\s*(?:for|to|if|para|si)\b\s*")
@@ -154,7 +157,7 @@ def _options(sentences: list[str]) -> list[MenuOption]:
 
 def parse_menu(text: str) -> Menu | None:
     """The menu a prompt offers, or None when it offers nothing to press or dial."""
-    clean = normalize(text)
+    clean = _HOMOPHONE_KEY.sub(lambda m: m.group(1) + _HOMOPHONES[m.group(2)], normalize(text))
     options = _options(_SENTENCES.split(clean))
     spell = _SPELL_NAME.search(clean)
     spells: Literal["first", "last"] | None = None

@@ -114,3 +114,23 @@ def test_the_carriers_verdict(answered_by: str, answer: Answer | None) -> None:
 
 def test_an_empty_turn_decides_nothing() -> None:
     assert _turn(AnswerDetector(), 0.3, 0.6, "") is None
+
+
+def test_talk_that_went_on_may_still_turn_out_to_be_a_menu() -> None:
+    detector = AnswerDetector(after_greeting_silence_s=0.6)
+    assert _turn(detector, 0.3, 3.2, "Thank you for calling Acme Corporation today.") is None
+    assert detector.on_onset(3.5).answer is Answer.VOICEMAIL  # type: ignore[union-attr]
+    verdict = _turn(detector, 3.5, 12.0, "For sales, press 1. For support, press 2.")
+    assert verdict is not None and verdict.answer is Answer.IVR
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Welcome to the directory. Please enter the first three letters of your party's last name.",
+        "Please stay on the line, your call will be answered by the next available representative.",
+    ],
+)
+def test_directories_and_queues_are_phone_systems(text: str) -> None:
+    verdict = _turn(AnswerDetector(), 0.3, 2.4, text)
+    assert verdict is not None and verdict.answer is Answer.IVR

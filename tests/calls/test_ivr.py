@@ -129,3 +129,12 @@ def test_a_greeting_between_menus_is_not_a_menu_and_changes_nothing() -> None:
     navigator = IvrNavigator(IvrGoal())
     assert navigator.on_prompt("Please hold while I transfer your call.") is None
     assert navigator.history == []
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [("For a company directory, press for.", "4"), ("For billing press to.", "2"), ("For support, press won.", "1")],
+)
+def test_keys_stt_writes_as_words_that_sound_alike(text: str, key: str) -> None:
+    menu = parse_menu(text)
+    assert menu is not None and [o.key for o in menu.options] == [key]
