@@ -61,6 +61,12 @@ class MachineEars(FrameProcessor):
         self._quiet = 0  # samples of quiet at the end of the buffer
         self._started = 0.0
         self._order = asyncio.Lock()  # pieces are reported in the order they were spoken
+        self._in_flight = 0
+
+    @property
+    def busy(self) -> bool:
+        """True while a piece is still being transcribed (a menu's last option may be in it)."""
+        return self._in_flight > 0 or bool(self._pieces and self._active())
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
@@ -83,11 +89,15 @@ class MachineEars(FrameProcessor):
             start, end = self._started, self._started + audio.size / self._rate
             self._pieces, self._size, self._quiet = [], 0, 0
             if audio.size >= self._min and self._active():
+                self._in_flight += 1
                 self.create_task(self._transcribe(audio, start, end), name="machine-ears-stt")
 
     async def _transcribe(self, audio: np.ndarray, start: float, end: float) -> None:
-        async with self._order:
-            samples = float_at(audio, self._rate, _STT_RATE)
-            result = await asyncio.to_thread(self._stt.transcribe, samples, self._language)
-            if result.text.strip():
-                await self.push_frame(MachineSpeechFrame(text=result.text.strip(), start=start, end=end))
+        try:
+            async with self._order:
+                samples = float_at(audio, self._rate, _STT_RATE)
+                result = await asyncio.to_thread(self._stt.transcribe, samples, self._language)
+                if result.text.strip():
+                    await self.push_frame(MachineSpeechFrame(text=result.text.strip(), start=start, end=end))
+        finally:
+            self._in_flight -= 1

@@ -116,6 +116,7 @@ class Screener(FrameProcessor):
         stand_down: Callable[[], None],
         last_sound: Callable[[], float],
         restart_listening: Callable[[], Awaitable[None]] | None = None,
+        words_pending: Callable[[], bool] = lambda: False,
         carrier_answered_by: str | None = None,
     ) -> None:
         super().__init__(name="screener")
@@ -128,6 +129,7 @@ class Screener(FrameProcessor):
         self._stand_down = stand_down
         self.last_sound = last_sound  # when the line last carried sound (ToneWatch hears every frame)
         self._restart_listening = restart_listening
+        self._words_pending = words_pending  # MachineEars is still transcribing a piece of the menu
         self._carrier = carrier_answered_by
         self._detector = AnswerDetector()
         self._answer: Answer | None = None
@@ -261,11 +263,13 @@ class Screener(FrameProcessor):
                 await self._apply(self._detector.poll(self._rel(now), sounding=sounding))
             quiet_s = now - self.last_sound()
             if self._answer is Answer.VOICEMAIL and self._voicemail_since is not None:
-                quiet = quiet_s >= self._voicemail.leave_after_silence_s
+                # Not while a piece of the greeting is still being transcribed: it may show a menu.
+                quiet = quiet_s >= self._voicemail.leave_after_silence_s and not self._words_pending()
                 if quiet or now - self._voicemail_since >= self._voicemail.max_wait_s:
                     await self._voicemail_now("no beep; the greeting ended" if quiet else "the greeting never ended")
             elif self._answer is Answer.IVR and self._menu_said_at is not None and quiet_s >= _MENU_OVER_S:
-                await self._act_on_menu(final=True)  # the menu has finished: choose from all of it
+                if not self._words_pending() or quiet_s >= _MENU_OVER_S + 3.0:
+                    await self._act_on_menu(final=True)  # the menu has finished: choose from all of it
 
     # -- verdicts -------------------------------------------------------------------------
 

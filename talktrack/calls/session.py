@@ -115,10 +115,14 @@ class CallSession:
         self._turn_taker: TurnTaker | None = None
         self._tone_watch = ToneWatch(RATE)
         self._screener_proc = self._screener() if screen else None
+        self._ears = MachineEars(self.engines.stt, RATE, active=self._wants_words)
 
     async def _restart_listening(self) -> None:
         if self._turn_taker is not None:
             await self._turn_taker.restart()
+
+    def _wants_words(self) -> bool:
+        return self._screener_proc is not None and self._screener_proc.wants_words()
 
     def _may_greet(self) -> bool:
         screener = self._screener_proc
@@ -177,8 +181,7 @@ class CallSession:
         speaker = Speaker(tts=self.engines.tts, cache=self.cache, ledger=self.ledger, log=self.log, rate=RATE)
         listening: list[FrameProcessor] = [turn_taker]
         if self._screener_proc is not None:
-            ears = MachineEars(self.engines.stt, RATE, active=self._screener_proc.wants_words)
-            listening = [self._tone_watch, ears, turn_taker, self._screener_proc]
+            listening = [self._tone_watch, self._ears, turn_taker, self._screener_proc]
         pipeline = Pipeline(
             [transport.input(), *listening, self.responder, speaker, transport.output(), _LastLine(self)]
         )
@@ -242,6 +245,7 @@ class CallSession:
             stand_down=self.responder.stand_down,
             last_sound=lambda: self._tone_watch.last_sound,
             restart_listening=self._restart_listening,
+            words_pending=lambda: self._ears.busy,
             carrier_answered_by=self.answered_by,
         )
 

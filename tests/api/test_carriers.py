@@ -108,7 +108,7 @@ async def test_an_inbound_telnyx_call_is_answered_into_the_stream_of_its_numbers
     assert answer["body"]["stream_url"] == "wss://agent.example.com/telephony/telnyx/stream"
     assert answer["body"]["stream_bidirectional_mode"] == "rtp"
     parameters = telnyx_stream.client_state_parameters(answer["body"]["client_state"])
-    assert parameters == {"agent_id": "dental-sdr", "phone": "+18124040851"}
+    assert parameters == {"agent_id": "dental-sdr", "direction": "inbound", "phone": "+18124040851"}
     assert book.get(CALL).status == "initiated"  # type: ignore[union-attr]
 
 
@@ -119,7 +119,8 @@ async def test_an_unrouted_number_gets_the_default_agent_and_a_failed_answer_sti
         async with client(settings, CallStatusBook()) as http:
             inbound = telnyx_event("call.initiated", direction="incoming", to="+15550000000")
             assert (await http.post("/telephony/telnyx/webhook", content=inbound)).status_code == 200
-    assert telnyx_stream.client_state_parameters(seen[0]["body"]["client_state"]) == {"agent_id": "backbeam"}
+    parameters = telnyx_stream.client_state_parameters(seen[0]["body"]["client_state"])
+    assert parameters == {"agent_id": "backbeam", "direction": "inbound"}
     assert seen[0]["body"]["stream_url"] == "ws://testserver/telephony/telnyx/stream"
     # No API key: the answer cannot be sent, which is logged; Telnyx must not retry the webhook forever.
     async with client(Settings(data_dir=tmp_path), CallStatusBook()) as http:
